@@ -1,0 +1,104 @@
+using CxEngine.Scoring;
+
+namespace CxEngine.Customers;
+
+/// <summary>A validated event on its way to a customer grain.</summary>
+[GenerateSerializer, Immutable, Alias("cx.CustomerEvent")]
+public sealed record CustomerEvent(
+    [property: Id(0)] string EventId,
+    [property: Id(1)] Channel Channel,
+    [property: Id(2)] ScoringEvent Event,
+    [property: Id(3)] string? Tier = null);
+
+public enum EventStatus : byte
+{
+    Applied = 1,
+    Duplicate = 2,
+    Rejected = 3,
+    Unavailable = 4,
+}
+
+/// <summary>What became of one event: its status, the customer after it, why the score moved, and any action it touched.</summary>
+[GenerateSerializer, Immutable, Alias("cx.EventOutcome")]
+public sealed record EventOutcome(
+    [property: Id(0)] string EventId,
+    [property: Id(1)] EventStatus Status,
+    [property: Id(2)] CustomerSnapshot? Score,
+    [property: Id(3)] ScoreChangeRecord? Change = null,
+    [property: Id(4)] RecoveryActionRecord? Action = null,
+    [property: Id(5)] string? Error = null);
+
+/// <summary>A customer's score as the read side sees it.</summary>
+[GenerateSerializer, Immutable, Alias("cx.CustomerSnapshot")]
+public sealed record CustomerSnapshot(
+    [property: Id(0)] string CustomerId,
+    [property: Id(1)] string Tier,
+    [property: Id(2)] double Score,
+    [property: Id(3)] double Expectation,
+    [property: Id(4)] double Baseline,
+    [property: Id(5)] long EventsApplied,
+    [property: Id(6)] DateTime? LastEventAt,
+    [property: Id(7)] RecoveryActionRecord? OpenAction)
+{
+    public bool BelowBaseline => Score < Baseline;
+}
+
+/// <summary>One entry of the explained history: which event moved the score, and how.</summary>
+[GenerateSerializer, Immutable, Alias("cx.ScoreChangeRecord")]
+public sealed record ScoreChangeRecord(
+    [property: Id(0)] string EventId,
+    [property: Id(1)] EventKind Kind,
+    [property: Id(2)] Channel Channel,
+    [property: Id(3)] DateTime OccurredAt,
+    [property: Id(4)] double Experience,
+    [property: Id(5)] double ExpectationBefore,
+    [property: Id(6)] double Disconfirmation,
+    [property: Id(7)] double EventSatisfaction,
+    [property: Id(8)] double ScoreBefore,
+    [property: Id(9)] double Decay,
+    [property: Id(10)] double ScoreAfter,
+    [property: Id(11)] double ExpectationAfter,
+    [property: Id(12)] DateTime AppliedAt)
+{
+    public double Delta => ScoreAfter - ScoreBefore;
+
+    public static ScoreChangeRecord From(CustomerEvent evt, in ScoreExplanation x, DateTime appliedAt) => new(
+        evt.EventId, evt.Event.Kind, evt.Channel, evt.Event.OccurredAt,
+        x.Experience, x.ExpectationBefore, x.Disconfirmation, x.EventSatisfaction,
+        x.ScoreBefore, x.Decay, x.ScoreAfter, x.ExpectationAfter, appliedAt);
+}
+
+public enum ActionStatus : byte
+{
+    Open = 1,
+    Escalated = 2,
+    Acknowledged = 3,
+    Resolved = 4,
+    Recovered = 5,
+}
+
+/// <summary>A recovery action as it stands after a change.</summary>
+[GenerateSerializer, Immutable, Alias("cx.RecoveryActionRecord")]
+public sealed record RecoveryActionRecord
+{
+    [Id(0)] public required string ActionId { get; init; }
+    [Id(1)] public long Sequence { get; init; }
+    [Id(2)] public required string CustomerId { get; init; }
+    [Id(3)] public required string Tier { get; init; }
+    [Id(4)] public Severity Severity { get; init; }
+    [Id(5)] public ActionStatus Status { get; init; }
+    [Id(6)] public double Score { get; init; }
+    [Id(7)] public double Expectation { get; init; }
+    [Id(8)] public double Baseline { get; init; }
+    [Id(9)] public required string TriggerEventId { get; init; }
+    [Id(10)] public IReadOnlyList<ScoreChangeRecord> Reasons { get; init; } = [];
+    [Id(11)] public IReadOnlyList<string> Steps { get; init; } = [];
+    [Id(12)] public double SuggestedCompensation { get; init; }
+    [Id(13)] public bool RequiresApproval { get; init; }
+    [Id(14)] public DateTime DueBy { get; init; }
+    [Id(15)] public DateTime RaisedAt { get; init; }
+    [Id(16)] public DateTime UpdatedAt { get; init; }
+    [Id(17)] public string? ClosedByEventId { get; init; }
+
+    public bool IsOpen => Status is ActionStatus.Open or ActionStatus.Escalated or ActionStatus.Acknowledged;
+}

@@ -1,0 +1,31 @@
+namespace CxEngine.Customers;
+
+/// <summary>One customer's running expectation and satisfaction, keyed by the customer id.</summary>
+[Alias("cx.ICustomerGrain")]
+public interface ICustomerGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Applies a batch of events in order and stores the result once. Returns one outcome per event,
+    /// in the same order, only after the state that includes them is durable. If storage fails, the
+    /// applied events come back as <see cref="EventStatus.Unavailable"/> and the grain's state is what storage holds.
+    /// </summary>
+    [Alias("Apply")]
+    Task<IReadOnlyList<EventOutcome>> ApplyAsync(IReadOnlyList<CustomerEvent> events);
+
+    /// <summary>The current score, or null when the customer was never seen.</summary>
+    [Alias("GetScore"), ReadOnly]
+    Task<CustomerSnapshot?> GetScoreAsync();
+
+    /// <summary>The retained history of score changes, newest first; null when the customer was never seen.</summary>
+    [Alias("GetHistory"), ReadOnly]
+    Task<CustomerHistory?> GetHistoryAsync(int limit);
+
+    /// <summary>Moves the customer to another tier (creating the customer if it was never seen).</summary>
+    [Alias("SetTier")]
+    Task<CustomerSnapshot> SetTierAsync(string tier);
+}
+
+[GenerateSerializer, Immutable, Alias("cx.CustomerHistory")]
+public sealed record CustomerHistory(
+    [property: Id(0)] CustomerSnapshot Score,
+    [property: Id(1)] IReadOnlyList<ScoreChangeRecord> Changes);

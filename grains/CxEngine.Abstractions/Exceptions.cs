@@ -1,0 +1,44 @@
+namespace CxEngine;
+
+/// <summary>A tier name that the catalog does not hold. Maps to INVALID_ARGUMENT at the edge.</summary>
+[GenerateSerializer, Alias("cx.UnknownTierException")]
+public sealed class UnknownTierException : Exception
+{
+    public UnknownTierException(string tier, string known)
+        : base($"unknown tier '{tier}'; known tiers: {known}")
+    {
+        Tier = tier;
+    }
+
+    public UnknownTierException()
+    {
+        Tier = "";
+    }
+
+    public UnknownTierException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Tier = "";
+    }
+
+    [Id(0)] public string Tier { get; private set; }
+}
+
+/// <summary>Storage could not take a write; nothing was changed and the call is safe to retry. Maps to UNAVAILABLE.</summary>
+[GenerateSerializer, Alias("cx.StorageUnavailableException")]
+public sealed class StorageUnavailableException : Exception
+{
+    public StorageUnavailableException()
+    {
+    }
+
+    public StorageUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public StorageUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,51 @@
+using CxEngine.Scoring;
+
+namespace CxEngine.Policies;
+
+/// <summary>All tier policies at one version. Immutable: a change makes a new catalog.</summary>
+[GenerateSerializer, Immutable, Alias("cx.TierCatalog")]
+public sealed record TierCatalog(
+    [property: Id(0)] long Version,
+    [property: Id(1)] string DefaultTier,
+    [property: Id(2)] IReadOnlyList<TierPolicy> Tiers)
+{
+    public TierPolicy? Find(string name)
+    {
+        foreach (var tier in Tiers)
+        {
+            if (string.Equals(tier.Name, name, StringComparison.Ordinal))
+            {
+                return tier;
+            }
+        }
+
+        return null;
+    }
+
+    public string KnownNames => string.Join(", ", Tiers.Select(t => t.Name).Order(StringComparer.Ordinal));
+}
+
+/// <summary>The cluster's one catalog of tier policies, persisted.</summary>
+[Alias("cx.ITierCatalogGrain")]
+public interface ITierCatalogGrain : IGrainWithStringKey
+{
+    public const string Key = "tiers";
+
+    [Alias("Get"), ReadOnly]
+    Task<TierCatalog> GetAsync();
+
+    /// <summary>Creates or replaces one tier; the policy must already be valid.</summary>
+    [Alias("Upsert")]
+    Task<TierCatalog> UpsertAsync(TierPolicy policy);
+
+    /// <summary>Observers hear of every new catalog version; subscriptions expire, so renew them.</summary>
+    [Alias("Subscribe")]
+    Task SubscribeAsync(ITierCatalogObserver observer);
+}
+
+[Alias("cx.ITierCatalogObserver")]
+public interface ITierCatalogObserver : IGrainObserver
+{
+    [Alias("OnCatalogChanged"), OneWay]
+    Task OnCatalogChanged(TierCatalog catalog);
+}

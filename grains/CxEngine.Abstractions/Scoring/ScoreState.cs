@@ -1,0 +1,59 @@
+namespace CxEngine.Scoring;
+
+/// <summary>
+/// The scoring model's view of one customer: satisfaction S, expectation E, and the event time
+/// the last decay was measured from (UTC ticks, 0 before the first event).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("cx.ScoreState")]
+public readonly record struct ScoreState(
+    [property: Id(0)] double Score,
+    [property: Id(1)] double Expectation,
+    [property: Id(2)] long LastEventAtTicks)
+{
+    /// <summary>A new customer of the given tier: S = N, E = the tier's initial expectation.</summary>
+    public static ScoreState Initial(TierPolicy policy) => new(policy.NeutralSatisfaction, policy.InitialExpectation, 0);
+
+    public bool HasEvents => LastEventAtTicks != 0;
+}
+
+public enum Severity : byte
+{
+    None = 0,
+    Low = 1,
+    Medium = 2,
+    High = 3,
+}
+
+public enum RecoveryDecisionKind : byte
+{
+    /// <summary>Nothing to do about recovery actions.</summary>
+    None = 0,
+    /// <summary>S fell below the baseline and no action is open: raise one.</summary>
+    Raise = 1,
+    /// <summary>An action is open and the severity rose: escalate that same action.</summary>
+    Escalate = 2,
+    /// <summary>An action is open and S is back at or above baseline + hysteresis: close it as recovered.</summary>
+    Recover = 3,
+}
+
+public readonly record struct RecoveryDecision(RecoveryDecisionKind Kind, Severity Severity)
+{
+    public static readonly RecoveryDecision Nothing = new(RecoveryDecisionKind.None, Severity.None);
+}
+
+/// <summary>Why the score moved on one event (SCORING.md step 9).</summary>
+public readonly record struct ScoreExplanation(
+    double Experience,
+    double ExpectationBefore,
+    double Disconfirmation,
+    double EventSatisfaction,
+    double ScoreBefore,
+    double Decay,
+    double ScoreAfter,
+    double ExpectationAfter)
+{
+    /// <summary>The whole change of S caused by the event, decay included.</summary>
+    public double Delta => ScoreAfter - ScoreBefore;
+}
+
+public readonly record struct ScoringOutcome(ScoreState State, ScoreExplanation Explanation, RecoveryDecision Recovery);

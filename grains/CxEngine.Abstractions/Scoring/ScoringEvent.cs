@@ -1,0 +1,66 @@
+namespace CxEngine.Scoring;
+
+/// <summary>What kind of interaction an event is. A complaint is itself an experience signal.</summary>
+public enum EventKind : byte
+{
+    Unspecified = 0,
+    Contact = 1,
+    Delivery = 2,
+    Invoice = 3,
+    Complaint = 4,
+    Survey = 5,
+    Recovery = 6,
+}
+
+/// <summary>Where the interaction happened; carried for the explanation, it does not change the score.</summary>
+public enum Channel : byte
+{
+    Unspecified = 0,
+    Phone = 1,
+    Chat = 2,
+    Email = 3,
+    Social = 4,
+    InPerson = 5,
+    Delivery = 6,
+    Billing = 7,
+    SelfService = 8,
+}
+
+/// <summary>A promise made to the customer. Times are UTC ticks; 0 means "not set".</summary>
+[GenerateSerializer, Immutable, Alias("cx.PromiseSignal")]
+public readonly record struct PromiseSignal(
+    [property: Id(0)] long PromisedAtTicks,
+    [property: Id(1)] long FulfilledAtTicks,
+    [property: Id(2)] long NotifiedAtTicks)
+{
+    public bool IsFulfilled => FulfilledAtTicks != 0;
+
+    public bool WasNotifiedInAdvance => NotifiedAtTicks != 0 && NotifiedAtTicks < PromisedAtTicks;
+}
+
+/// <summary>
+/// The experience signals of one event, as plain values. A signal is present when its value is set;
+/// conduct issues count only when at least one was observed, transfers only together with <see cref="Resolved"/>.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("cx.Signals")]
+public readonly record struct Signals
+{
+    [Id(0)] public int? Csat { get; init; }
+    [Id(1)] public int? Effort { get; init; }
+    [Id(2)] public bool? Resolved { get; init; }
+    [Id(3)] public int Transfers { get; init; }
+    [Id(4)] public double? WaitSeconds { get; init; }
+    [Id(5)] public double? Sentiment { get; init; }
+    [Id(6)] public PromiseSignal? Promise { get; init; }
+    [Id(7)] public int ConductIssueCount { get; init; }
+}
+
+/// <summary>One interaction, as the scoring step sees it: event time, kind and signals, nothing else.</summary>
+[GenerateSerializer, Immutable, Alias("cx.ScoringEvent")]
+public readonly record struct ScoringEvent(
+    [property: Id(0)] long OccurredAtTicks,
+    [property: Id(1)] EventKind Kind,
+    [property: Id(2)] Signals Signals)
+{
+    public DateTime OccurredAt => new(OccurredAtTicks, DateTimeKind.Utc);
+}

@@ -1,0 +1,160 @@
+using System.Text.RegularExpressions;
+
+namespace CxEngine.Scoring;
+
+/// <summary>
+/// Every number of the scoring model for one tier. Policies are data: they come from configuration,
+/// can be replaced at run time, and the scoring step reads them without allocating.
+/// The property defaults are the model constants of SCORING.md; <see cref="Defaults"/> holds its three tiers.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("cx.TierPolicy")]
+public sealed partial record TierPolicy
+{
+    public const int MaxNameLength = 32;
+
+    [Id(0)] public string Name { get; init; } = "";
+    [Id(1)] public double InitialExpectation { get; init; }
+    [Id(2)] public double ExpectationFloor { get; init; }
+    [Id(3)] public double Baseline { get; init; }
+    /// <summary>λ: how much steeper losses weigh than gains.</summary>
+    [Id(4)] public double LossAversion { get; init; }
+    [Id(5)] public double WaitTargetSeconds { get; init; }
+    [Id(6)] public double PromiseToleranceMinutes { get; init; }
+    [Id(7)] public double FrontLineCompensationLimit { get; init; }
+    [Id(8)] public double CompensationCap { get; init; }
+    /// <summary>Levels added to the gap-based severity ("premium customers are raised one level").</summary>
+    [Id(9)] public int SeverityBoost { get; init; }
+
+    /// <summary>N: neutral-satisfied score, the start value of S and the point decay pulls towards.</summary>
+    [Id(10)] public double NeutralSatisfaction { get; init; } = 75;
+    /// <summary>γ: gain sensitivity.</summary>
+    [Id(11)] public double GainSensitivity { get; init; } = 1;
+    /// <summary>η: how far one event moves S towards the event satisfaction.</summary>
+    [Id(12)] public double LearningRate { get; init; } = 0.3;
+    /// <summary>β when x &gt; E: expectations ratchet up.</summary>
+    [Id(13)] public double ExpectationRiseRate { get; init; } = 0.15;
+    /// <summary>β when x &lt; E: expectations come down slowly.</summary>
+    [Id(14)] public double ExpectationFallRate { get; init; } = 0.03;
+    [Id(15)] public double ExpectationCeiling { get; init; } = 95;
+    /// <summary>h when S &gt; N: good memories fade fast.</summary>
+    [Id(16)] public double GoodMemoryHalfLifeDays { get; init; } = 14;
+    /// <summary>h when S &lt; N: bad memories linger.</summary>
+    [Id(17)] public double BadMemoryHalfLifeDays { get; init; } = 60;
+    /// <summary>An open action closes as recovered once S ≥ baseline + this.</summary>
+    [Id(18)] public double RecoveryHysteresis { get; init; } = 5;
+    /// <summary>Gap g = baseline − S below which an action is low.</summary>
+    [Id(19)] public double LowSeverityGap { get; init; } = 5;
+    /// <summary>Gap below which an action is medium; at or above it, high.</summary>
+    [Id(20)] public double MediumSeverityGap { get; init; } = 15;
+    [Id(21)] public double HighSlaHours { get; init; } = 1;
+    [Id(22)] public double MediumSlaHours { get; init; } = 4;
+    [Id(23)] public double LowSlaHours { get; init; } = 24;
+
+    public static TierPolicy Basic { get; } = new()
+    {
+        Name = "basic",
+        InitialExpectation = 55,
+        ExpectationFloor = 40,
+        Baseline = 45,
+        LossAversion = 1.8,
+        WaitTargetSeconds = 180,
+        PromiseToleranceMinutes = 60,
+        FrontLineCompensationLimit = 10,
+        CompensationCap = 25,
+    };
+
+    public static TierPolicy Standard { get; } = new()
+    {
+        Name = "standard",
+        InitialExpectation = 65,
+        ExpectationFloor = 50,
+        Baseline = 55,
+        LossAversion = 2.25,
+        WaitTargetSeconds = 90,
+        PromiseToleranceMinutes = 30,
+        FrontLineCompensationLimit = 25,
+        CompensationCap = 100,
+    };
+
+    public static TierPolicy Premium { get; } = new()
+    {
+        Name = "premium",
+        InitialExpectation = 80,
+        ExpectationFloor = 70,
+        Baseline = 65,
+        LossAversion = 2.75,
+        WaitTargetSeconds = 30,
+        PromiseToleranceMinutes = 10,
+        FrontLineCompensationLimit = 50,
+        CompensationCap = 500,
+        SeverityBoost = 1,
+    };
+
+    /// <summary>The three tiers of SCORING.md.</summary>
+    public static IReadOnlyList<TierPolicy> Defaults { get; } = [Basic, Standard, Premium];
+
+    public TimeSpan SlaFor(Severity severity) => TimeSpan.FromHours(severity switch
+    {
+        Severity.High => HighSlaHours,
+        Severity.Medium => MediumSlaHours,
+        _ => LowSlaHours,
+    });
+
+    /// <summary>
+    /// Checks that the policy is one the model can run: names the first setting that is wrong, or returns null.
+    /// </summary>
+    public (string Field, string Problem)? Validate()
+    {
+        if (!IsValidName(Name))
+        {
+            return ("name", $"must be 1 to {MaxNameLength} characters of a-z, 0-9, '_' or '-', got '{Name}'");
+        }
+
+        return Check("initial_expectation", InitialExpectation, 0, 100)
+            ?? Check("expectation_floor", ExpectationFloor, 0, 100)
+            ?? Check("expectation_ceiling", ExpectationCeiling, 0, 100)
+            ?? (ExpectationFloor > ExpectationCeiling ? Fail("expectation_floor", $"must not exceed expectation_ceiling ({ExpectationCeiling}), got {ExpectationFloor}") : null)
+            ?? (InitialExpectation < ExpectationFloor || InitialExpectation > ExpectationCeiling
+                ? Fail("initial_expectation", $"must lie between expectation_floor ({ExpectationFloor}) and expectation_ceiling ({ExpectationCeiling}), got {InitialExpectation}")
+                : null)
+            ?? Check("baseline", Baseline, 0, 100)
+            ?? Check("loss_aversion", LossAversion, 1, 10)
+            ?? CheckPositive("wait_target_seconds", WaitTargetSeconds)
+            ?? CheckPositive("promise_tolerance_minutes", PromiseToleranceMinutes)
+            ?? Check("front_line_compensation_limit", FrontLineCompensationLimit, 0, 1e9)
+            ?? Check("compensation_cap", CompensationCap, FrontLineCompensationLimit, 1e9, "front_line_compensation_limit")
+            ?? (SeverityBoost is < 0 or > 2 ? Fail("severity_boost", $"must be between 0 and 2, got {SeverityBoost}") : null)
+            ?? Check("neutral_satisfaction", NeutralSatisfaction, 0, 100)
+            ?? Check("gain_sensitivity", GainSensitivity, 0, 10)
+            ?? CheckUnitRate("learning_rate", LearningRate)
+            ?? CheckUnitRate("expectation_rise_rate", ExpectationRiseRate)
+            ?? CheckUnitRate("expectation_fall_rate", ExpectationFallRate)
+            ?? CheckPositive("good_memory_half_life_days", GoodMemoryHalfLifeDays)
+            ?? CheckPositive("bad_memory_half_life_days", BadMemoryHalfLifeDays)
+            ?? Check("recovery_hysteresis", RecoveryHysteresis, 0, 100)
+            ?? CheckPositive("low_severity_gap", LowSeverityGap)
+            ?? Check("medium_severity_gap", MediumSeverityGap, LowSeverityGap, 100, "low_severity_gap")
+            ?? CheckPositive("high_sla_hours", HighSlaHours)
+            ?? CheckPositive("medium_sla_hours", MediumSlaHours)
+            ?? CheckPositive("low_sla_hours", LowSlaHours);
+    }
+
+    private static (string Field, string Problem)? Fail(string field, string problem) => (field, problem);
+
+    public static bool IsValidName(string? name) =>
+        !string.IsNullOrEmpty(name) && name.Length <= MaxNameLength && NamePattern().IsMatch(name);
+
+    private static (string, string)? Check(string field, double value, double min, double max, string? minName = null) =>
+        double.IsFinite(value) && value >= min && value <= max
+            ? null
+            : (field, $"must be a finite number between {minName ?? min.ToString(System.Globalization.CultureInfo.InvariantCulture)} and {max.ToString(System.Globalization.CultureInfo.InvariantCulture)}, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+
+    private static (string, string)? CheckPositive(string field, double value) =>
+        double.IsFinite(value) && value > 0 ? null : (field, $"must be a finite number above 0, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+
+    private static (string, string)? CheckUnitRate(string field, double value) =>
+        double.IsFinite(value) && value > 0 && value <= 1 ? null : (field, $"must be above 0 and at most 1, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+
+    [GeneratedRegex("^[a-z0-9_-]+$")]
+    private static partial Regex NamePattern();
+}

@@ -1,0 +1,28 @@
+using CxEngine.Scoring;
+
+namespace CxEngine.Customers;
+
+/// <summary>What is persisted for one customer. Ids never move.</summary>
+[GenerateSerializer, Alias("cx.CustomerState")]
+public sealed class CustomerState
+{
+    /// <summary>Null until the customer is first seen (an event or a tier assignment).</summary>
+    [Id(0)] public string? Tier { get; set; }
+
+    [Id(1)] public ScoreState Score { get; set; }
+
+    [Id(2)] public long EventsApplied { get; set; }
+
+    [Id(3)] public RecoveryActionRecord? OpenAction { get; set; }
+
+    /// <summary>How many actions this customer ever had; numbers the next action id.</summary>
+    [Id(4)] public int ActionsRaised { get; set; }
+
+    /// <summary>The last score changes, oldest first, at most the configured history length.</summary>
+    [Id(5)] public List<ScoreChangeRecord> History { get; set; } = [];
+
+    /// <summary>The last applied event ids, oldest first, at most the configured idempotency window.</summary>
+    [Id(6)] public List<string> RecentEventIds { get; set; } = [];
+
+    public bool Exists => Tier is not null;
+}

@@ -1,0 +1,91 @@
+-- CxEngine's schema for Orleans' ADO.NET grain storage on SQLite.
+--
+-- The provider looks up its statements by key in OrleansQuery and binds these parameters:
+--   @GrainIdHash @GrainIdN0 @GrainIdN1 @GrainTypeHash @GrainTypeString @GrainIdExtensionString
+--   @ServiceId @GrainStateVersion @PayloadBinary
+-- Reads return (PayloadBinary, Version); writes and clears return NewGrainStateVersion on success
+-- and no row when the stored version is not the one the grain read (optimistic concurrency).
+--
+-- Safe to run on every start: tables are created if missing and the statements are replaced, so
+-- an upgraded engine brings its statements with it.
+
+-- WAL lets readers run beside the single writer; the setting is stored in the database file.
+PRAGMA journal_mode = WAL;
+
+CREATE TABLE IF NOT EXISTS OrleansQuery
+(
+    QueryKey  TEXT NOT NULL PRIMARY KEY,
+    QueryText TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS OrleansStorage
+(
+    GrainIdHash            INTEGER NOT NULL,
+    GrainIdN0              INTEGER NOT NULL,
+    GrainIdN1              INTEGER NOT NULL,
+    GrainTypeHash          INTEGER NOT NULL,
+    GrainTypeString        TEXT    NOT NULL,
+    GrainIdExtensionString TEXT    NULL,
+    ServiceId              TEXT    NOT NULL,
+    PayloadBinary          BLOB    NULL,
+    ModifiedOn             TEXT    NOT NULL,
+    Version                INTEGER NOT NULL
+);
+
+-- One row per grain and service. The hashes lead so the index stays selective; the full key
+-- settles the rare hash collision. COALESCE makes a missing extension key compare equal.
+CREATE UNIQUE INDEX IF NOT EXISTS UX_OrleansStorage_Grain ON OrleansStorage
+(
+    GrainIdHash, GrainTypeHash, GrainIdN0, GrainIdN1, GrainTypeString,
+    COALESCE(GrainIdExtensionString, ''), ServiceId
+);
+
+INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('ReadFromStorageKey', '
+SELECT PayloadBinary, Version
+FROM OrleansStorage
+WHERE GrainIdHash = @GrainIdHash AND GrainTypeHash = @GrainTypeHash
+  AND GrainIdN0 = @GrainIdN0 AND GrainIdN1 = @GrainIdN1
+  AND GrainTypeString = @GrainTypeString
+  AND GrainIdExtensionString IS @GrainIdExtensionString
+  AND ServiceId = @ServiceId;
+');
+
+-- A first write (no version) inserts; a later one updates only the version it read. Each statement
+-- is atomic on its own and at most one of them can change a row, so no explicit transaction is needed.
+INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('WriteToStorageKey', '
+INSERT INTO OrleansStorage
+    (GrainIdHash, GrainIdN0, GrainIdN1, GrainTypeHash, GrainTypeString, GrainIdExtensionString,
+     ServiceId, PayloadBinary, ModifiedOn, Version)
+SELECT @GrainIdHash, @GrainIdN0, @GrainIdN1, @GrainTypeHash, @GrainTypeString, @GrainIdExtensionString,
+       @ServiceId, @PayloadBinary, strftime(''%Y-%m-%dT%H:%M:%fZ'', ''now''), 1
+WHERE @GrainStateVersion IS NULL
+ON CONFLICT DO NOTHING
+RETURNING Version AS NewGrainStateVersion;
+
+UPDATE OrleansStorage
+SET PayloadBinary = @PayloadBinary,
+    ModifiedOn = strftime(''%Y-%m-%dT%H:%M:%fZ'', ''now''),
+    Version = Version + 1
+WHERE @GrainStateVersion IS NOT NULL
+  AND GrainIdHash = @GrainIdHash AND GrainTypeHash = @GrainTypeHash
+  AND GrainIdN0 = @GrainIdN0 AND GrainIdN1 = @GrainIdN1
+  AND GrainTypeString = @GrainTypeString
+  AND GrainIdExtensionString IS @GrainIdExtensionString
+  AND ServiceId = @ServiceId
+  AND Version = @GrainStateVersion
+RETURNING Version AS NewGrainStateVersion;
+');
+
+INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('ClearStorageKey', '
+UPDATE OrleansStorage
+SET PayloadBinary = NULL,
+    ModifiedOn = strftime(''%Y-%m-%dT%H:%M:%fZ'', ''now''),
+    Version = Version + 1
+WHERE GrainIdHash = @GrainIdHash AND GrainTypeHash = @GrainTypeHash
+  AND GrainIdN0 = @GrainIdN0 AND GrainIdN1 = @GrainIdN1
+  AND GrainTypeString = @GrainTypeString
+  AND GrainIdExtensionString IS @GrainIdExtensionString
+  AND ServiceId = @ServiceId
+  AND Version = @GrainStateVersion
+RETURNING Version AS NewGrainStateVersion;
+');

@@ -1,0 +1,114 @@
+using CxEngine.Silo.Ingest;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Orleans.Runtime;
+using Orleans.Storage;
+
+namespace CxEngine.Silo.Grpc;
+
+/// <summary>
+/// The one place domain failures become gRPC status codes, for unary and streaming calls alike.
+/// Nothing escapes as UNKNOWN: what is not recognised is logged and answered INTERNAL.
+/// </summary>
+public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Translate(ex, context);
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Translate(ex, context);
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Translate(ex, context);
+        }
+    }
+
+    private RpcException Translate(Exception ex, ServerCallContext context)
+    {
+        switch (ex)
+        {
+            case RequestValidationException v:
+                return BadRequest(v.Error);
+            case UnknownTierException t:
+                return BadRequest(new FieldError("tier", t.Message));
+            case ArgumentException a:
+                return BadRequest(FieldFromMessage(a.Message));
+            case NotFoundException n:
+                return new RpcException(new global::Grpc.Core.Status(StatusCode.NotFound, n.Message));
+            case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
+                return new RpcException(new global::Grpc.Core.Status(StatusCode.Cancelled, "the call was cancelled"));
+            case StorageUnavailableException or InconsistentStateException or SiloUnavailableException
+                or OrleansMessageRejectionException or TimeoutException or OperationCanceledException:
+                LogUnavailable(logger, ex, context.Method);
+                return new RpcException(new global::Grpc.Core.Status(StatusCode.Unavailable,
+                    "the engine could not complete the call (storage or silo unavailable); nothing acknowledged was lost, retry it"));
+            default:
+                LogUnexpected(logger, ex, context.Method);
+                return new RpcException(new global::Grpc.Core.Status(StatusCode.Internal, "internal error; the server log has the details"));
+        }
+    }
+
+    private static RpcException BadRequest(FieldError error)
+    {
+        var status = new Google.Rpc.Status
+        {
+            Code = (int)Code.InvalidArgument,
+            Message = error.ToString(),
+            Details =
+            {
+                Any.Pack(new BadRequest
+                {
+                    FieldViolations = { new BadRequest.Types.FieldViolation { Field = error.Field, Description = error.Problem } },
+                }),
+            },
+        };
+        return status.ToRpcException();
+    }
+
+    /// <summary>Domain validation speaks "field: problem"; split it so the BadRequest names the field.</summary>
+    private static FieldError FieldFromMessage(string message)
+    {
+        var colon = message.IndexOf(": ", StringComparison.Ordinal);
+        return colon > 0 && !message[..colon].Contains(' ', StringComparison.Ordinal)
+            ? new FieldError(message[..colon], message[(colon + 2)..])
+            : new FieldError("", message);
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "{Method} answered UNAVAILABLE")]
+    private static partial void LogUnavailable(ILogger logger, Exception exception, string method);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "{Method} failed unexpectedly; answered INTERNAL")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception, string method);
+}

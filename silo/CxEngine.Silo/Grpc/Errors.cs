@@ -1,0 +1,20 @@
+using CxEngine.Silo.Ingest;
+
+namespace CxEngine.Silo.Grpc;
+
+/// <summary>A bad request; the interceptor answers INVALID_ARGUMENT with a BadRequest naming the field.</summary>
+public sealed class RequestValidationException(FieldError error) : Exception(error.ToString())
+{
+    public FieldError Error { get; } = error;
+
+    public static void ThrowIf(FieldError? error)
+    {
+        if (error is { } e)
+        {
+            throw new RequestValidationException(e);
+        }
+    }
+}
+
+/// <summary>A read of something that does not exist; answered NOT_FOUND.</summary>
+public sealed class NotFoundException(string message) : Exception(message);

@@ -1,0 +1,61 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace CxEngine.Silo.Hosting;
+
+/// <summary>How the gRPC edge takes events, bound from "CxEngine:Ingest".</summary>
+public sealed class IngestOptions
+{
+    public const string SectionName = "CxEngine:Ingest";
+
+    /// <summary>Events one stream may have accepted but not yet answered; past this the stream stops reading (HTTP/2 backpressure).</summary>
+    [Range(1, 1_000_000)]
+    public int MaxInFlightPerStream { get; set; } = 2048;
+
+    /// <summary>How far in the future an event's occurred_at may lie before it is rejected as absurd.</summary>
+    [Range(0, 30 * 86400)]
+    public int MaxClockSkewSeconds { get; set; } = 86400;
+}
+
+/// <summary>The Orleans cluster this silo joins, bound from "CxEngine:Cluster".</summary>
+public sealed class ClusterOptions
+{
+    public const string SectionName = "CxEngine:Cluster";
+
+    [Required(AllowEmptyStrings = false)]
+    public string ServiceId { get; set; } = "cxengine";
+
+    [Required(AllowEmptyStrings = false)]
+    public string ClusterId { get; set; } = "dev";
+
+    [Range(1, 65535)]
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Port for external Orleans clients; 0 runs no gateway.</summary>
+    [Range(0, 65535)]
+    public int GatewayPort { get; set; } = 30000;
+}
+
+/// <summary>Checks what data annotations cannot: every tier is a policy the model can run, and the default tier exists.</summary>
+public sealed class EngineOptionsValidator : IValidateOptions<EngineOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EngineOptions options)
+    {
+        var failures = new List<string>();
+        var tiers = options.EffectiveTiers();
+        foreach (var tier in tiers)
+        {
+            if (tier.Validate() is { } problem)
+            {
+                failures.Add($"CxEngine:Tiers:{tier.Name}: {problem.Field} {problem.Problem}");
+            }
+        }
+
+        if (tiers.All(t => t.Name != options.DefaultTier))
+        {
+            failures.Add($"CxEngine:DefaultTier: '{options.DefaultTier}' is not a configured tier (known: {string.Join(", ", tiers.Select(t => t.Name))})");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,4 @@
+using CxEngine.Silo.Hosting;
+
+var app = CxEngineHost.Build(args);
+await app.RunAsync();

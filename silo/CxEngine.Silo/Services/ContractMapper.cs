@@ -1,0 +1,185 @@
+using CxEngine.Customers;
+using CxEngine.Scoring;
+using Google.Protobuf.WellKnownTypes;
+using V1 = CxEngine.Contracts.V1;
+
+namespace CxEngine.Silo.Services;
+
+/// <summary>Domain values to cx.v1 messages. One place, so every RPC says the same thing the same way.</summary>
+public static class ContractMapper
+{
+    public static V1.EventResult ToResult(EventOutcome outcome, string customerId)
+    {
+        var result = new V1.EventResult
+        {
+            EventId = outcome.EventId,
+            CustomerId = customerId,
+            Status = (V1.EventStatus)outcome.Status,
+            Error = outcome.Error ?? "",
+        };
+        if (outcome.Score is { } score)
+        {
+            result.Score = ToScore(score);
+        }
+
+        if (outcome.Change is { } change)
+        {
+            result.Change = ToChange(change);
+        }
+
+        if (outcome.Action is { } action)
+        {
+            result.Action = ToAction(action);
+        }
+
+        return result;
+    }
+
+    public static V1.EventResult Rejected(string eventId, string customerId, string error) => new()
+    {
+        EventId = eventId,
+        CustomerId = customerId,
+        Status = V1.EventStatus.Rejected,
+        Error = error,
+    };
+
+    public static V1.EventResult Unavailable(string eventId, string customerId, string error) => new()
+    {
+        EventId = eventId,
+        CustomerId = customerId,
+        Status = V1.EventStatus.Unavailable,
+        Error = error,
+    };
+
+    public static V1.CustomerScore ToScore(CustomerSnapshot s)
+    {
+        var score = new V1.CustomerScore
+        {
+            CustomerId = s.CustomerId,
+            Tier = s.Tier,
+            Score = s.Score,
+            Expectation = s.Expectation,
+            Baseline = s.Baseline,
+            BelowBaseline = s.BelowBaseline,
+            EventsApplied = s.EventsApplied,
+        };
+        if (s.LastEventAt is { } last)
+        {
+            score.LastEventAt = Timestamp.FromDateTime(last);
+        }
+
+        if (s.OpenAction is { } action)
+        {
+            score.OpenAction = ToAction(action);
+        }
+
+        return score;
+    }
+
+    public static V1.ScoreChange ToChange(ScoreChangeRecord c) => new()
+    {
+        EventId = c.EventId,
+        Kind = (V1.EventKind)c.Kind,
+        Channel = (V1.Channel)c.Channel,
+        OccurredAt = Timestamp.FromDateTime(c.OccurredAt),
+        Experience = c.Experience,
+        ExpectationBefore = c.ExpectationBefore,
+        Disconfirmation = c.Disconfirmation,
+        Delta = c.Delta,
+        ScoreAfter = c.ScoreAfter,
+        ExpectationAfter = c.ExpectationAfter,
+        ScoreBefore = c.ScoreBefore,
+        Decay = c.Decay,
+        EventSatisfaction = c.EventSatisfaction,
+        AppliedAt = Timestamp.FromDateTime(c.AppliedAt),
+    };
+
+    public static V1.RecoveryAction ToAction(RecoveryActionRecord a)
+    {
+        var action = new V1.RecoveryAction
+        {
+            ActionId = a.ActionId,
+            Sequence = a.Sequence,
+            CustomerId = a.CustomerId,
+            Tier = a.Tier,
+            Severity = (V1.Severity)a.Severity,
+            Status = (V1.ActionStatus)a.Status,
+            Score = a.Score,
+            Expectation = a.Expectation,
+            Baseline = a.Baseline,
+            TriggerEventId = a.TriggerEventId,
+            SuggestedCompensation = a.SuggestedCompensation,
+            RequiresApproval = a.RequiresApproval,
+            DueBy = Timestamp.FromDateTime(a.DueBy),
+            RaisedAt = Timestamp.FromDateTime(a.RaisedAt),
+            UpdatedAt = Timestamp.FromDateTime(a.UpdatedAt),
+            ClosedByEventId = a.ClosedByEventId ?? "",
+        };
+        foreach (var reason in a.Reasons)
+        {
+            action.Reasons.Add(ToChange(reason));
+        }
+
+        action.Steps.AddRange(a.Steps);
+        return action;
+    }
+
+    public static V1.TierPolicy ToTier(TierPolicy p) => new()
+    {
+        Name = p.Name,
+        InitialExpectation = p.InitialExpectation,
+        ExpectationFloor = p.ExpectationFloor,
+        Baseline = p.Baseline,
+        LossAversion = p.LossAversion,
+        WaitTargetSeconds = p.WaitTargetSeconds,
+        PromiseToleranceMinutes = p.PromiseToleranceMinutes,
+        FrontLineCompensationLimit = p.FrontLineCompensationLimit,
+        CompensationCap = p.CompensationCap,
+        SeverityBoost = p.SeverityBoost,
+        NeutralSatisfaction = p.NeutralSatisfaction,
+        GainSensitivity = p.GainSensitivity,
+        LearningRate = p.LearningRate,
+        ExpectationRiseRate = p.ExpectationRiseRate,
+        ExpectationFallRate = p.ExpectationFallRate,
+        ExpectationCeiling = p.ExpectationCeiling,
+        GoodMemoryHalfLifeDays = p.GoodMemoryHalfLifeDays,
+        BadMemoryHalfLifeDays = p.BadMemoryHalfLifeDays,
+        RecoveryHysteresis = p.RecoveryHysteresis,
+        HighSlaHours = p.HighSlaHours,
+        MediumSlaHours = p.MediumSlaHours,
+        LowSlaHours = p.LowSlaHours,
+    };
+
+    /// <summary>A policy from the wire. Model constants left at 0 take the SCORING.md defaults; tier values are taken as given.</summary>
+    public static TierPolicy FromTier(V1.TierPolicy t)
+    {
+        var d = new TierPolicy();
+        return new TierPolicy
+        {
+            Name = t.Name,
+            InitialExpectation = t.InitialExpectation,
+            ExpectationFloor = t.ExpectationFloor,
+            Baseline = t.Baseline,
+            LossAversion = t.LossAversion,
+            WaitTargetSeconds = t.WaitTargetSeconds,
+            PromiseToleranceMinutes = t.PromiseToleranceMinutes,
+            FrontLineCompensationLimit = t.FrontLineCompensationLimit,
+            CompensationCap = t.CompensationCap,
+            SeverityBoost = t.SeverityBoost,
+            NeutralSatisfaction = OrDefault(t.NeutralSatisfaction, d.NeutralSatisfaction),
+            GainSensitivity = OrDefault(t.GainSensitivity, d.GainSensitivity),
+            LearningRate = OrDefault(t.LearningRate, d.LearningRate),
+            ExpectationRiseRate = OrDefault(t.ExpectationRiseRate, d.ExpectationRiseRate),
+            ExpectationFallRate = OrDefault(t.ExpectationFallRate, d.ExpectationFallRate),
+            ExpectationCeiling = OrDefault(t.ExpectationCeiling, d.ExpectationCeiling),
+            GoodMemoryHalfLifeDays = OrDefault(t.GoodMemoryHalfLifeDays, d.GoodMemoryHalfLifeDays),
+            BadMemoryHalfLifeDays = OrDefault(t.BadMemoryHalfLifeDays, d.BadMemoryHalfLifeDays),
+            RecoveryHysteresis = OrDefault(t.RecoveryHysteresis, d.RecoveryHysteresis),
+            HighSlaHours = OrDefault(t.HighSlaHours, d.HighSlaHours),
+            MediumSlaHours = OrDefault(t.MediumSlaHours, d.MediumSlaHours),
+            LowSlaHours = OrDefault(t.LowSlaHours, d.LowSlaHours),
+        };
+    }
+
+    private static double OrDefault(double value, double fallback) => value == 0 ? fallback : value;
+}

@@ -1,0 +1,155 @@
+using System.Threading.Channels;
+using CxEngine.Customers;
+using CxEngine.Policies;
+using CxEngine.Silo.Grpc;
+using CxEngine.Silo.Hosting;
+using CxEngine.Silo.Ingest;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using V1 = CxEngine.Contracts.V1;
+
+namespace CxEngine.Silo.Services;
+
+/// <summary>
+/// Ingest: validate and map at the edge, hand events to per-customer dispatch, answer each with its own result.
+/// </summary>
+public sealed partial class IngestService(
+    CustomerDispatcher dispatcher,
+    TierCatalogCache tiers,
+    EventValidation validation,
+    IOptions<IngestOptions> options,
+    ILogger<IngestService> logger) : V1.Ingest.IngestBase
+{
+    public override async Task<V1.EventResult> RecordEvent(V1.InteractionEvent request, ServerCallContext context)
+    {
+        RequestValidationException.ThrowIf(validation.TryMap(request, await tiers.GetAsync(), out var evt));
+        var sink = new UnarySink();
+        dispatcher.Submit(request.CustomerId, evt, sink);
+        var outcome = await sink.Outcome.WaitAsync(context.CancellationToken);
+        return outcome.Status switch
+        {
+            EventStatus.Rejected => throw new RequestValidationException(SplitError(outcome.Error)),
+            EventStatus.Unavailable => throw new StorageUnavailableException(outcome.Error ?? "storage is unavailable"),
+            _ => ContractMapper.ToResult(outcome, request.CustomerId),
+        };
+    }
+
+    public override async Task StreamEvents(
+        IAsyncStreamReader<V1.InteractionEvent> requestStream,
+        IServerStreamWriter<V1.EventResult> responseStream,
+        ServerCallContext context)
+    {
+        using var session = new StreamSession(options.Value.MaxInFlightPerStream);
+        var writing = session.WriteAllAsync(responseStream, context.CancellationToken);
+        long received = 0, rejected = 0;
+        try
+        {
+            await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+            {
+                // Backpressure: with the window full we stop reading, and HTTP/2 flow control slows the sender.
+                await session.AcquireAsync(context.CancellationToken);
+                received++;
+                var error = validation.TryMap(request, await tiers.GetAsync(), out var evt);
+                if (error is { } e)
+                {
+                    rejected++;
+                    session.Write(ContractMapper.Rejected(request.EventId, request.CustomerId, e.ToString()));
+                    continue;
+                }
+
+                dispatcher.Submit(request.CustomerId, evt, session);
+            }
+        }
+        finally
+        {
+            // Whatever was accepted is still answered (unless the caller went away).
+            session.CompleteInput();
+            await writing;
+            LogStreamEnded(logger, received, rejected);
+        }
+    }
+
+    private static FieldError SplitError(string? error)
+    {
+        var text = error ?? "invalid event";
+        var colon = text.IndexOf(": ", StringComparison.Ordinal);
+        return colon > 0 ? new FieldError(text[..colon], text[(colon + 2)..]) : new FieldError("", text);
+    }
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "Event stream ended: {Received} events received, {Rejected} rejected")]
+    private static partial void LogStreamEnded(ILogger logger, long received, long rejected);
+
+    private sealed class UnarySink : IOutcomeSink
+    {
+        private readonly TaskCompletionSource<EventOutcome> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<EventOutcome> Outcome => _outcome.Task;
+
+        public void OnOutcome(EventOutcome outcome, string customerId) => _outcome.TrySetResult(outcome);
+
+        public void OnFailure(CustomerEvent evt, string customerId, Exception error) => _outcome.TrySetException(error);
+    }
+
+    /// <summary>
+    /// One StreamEvents call: a window of accepted-but-unanswered events, and a single writer that sends
+    /// results as they complete (the response stream takes one writer at a time).
+    /// </summary>
+    private sealed class StreamSession(int window) : IOutcomeSink, IDisposable
+    {
+        private readonly SemaphoreSlim _window = new(window, window);
+        private readonly Channel<V1.EventResult> _results = Channel.CreateUnbounded<V1.EventResult>(
+            new UnboundedChannelOptions { SingleReader = true });
+
+        private int _outstanding;
+        private int _inputComplete;
+
+        public async Task AcquireAsync(CancellationToken cancellationToken)
+        {
+            await _window.WaitAsync(cancellationToken);
+            Interlocked.Increment(ref _outstanding);
+        }
+
+        public void OnOutcome(EventOutcome outcome, string customerId) =>
+            Write(ContractMapper.ToResult(outcome, customerId));
+
+        public void OnFailure(CustomerEvent evt, string customerId, Exception error) =>
+            Write(ContractMapper.Unavailable(evt.EventId, customerId,
+                $"the event was not applied ({error.GetType().Name}); retry it with the same event_id"));
+
+        public void Write(V1.EventResult result)
+        {
+            _results.Writer.TryWrite(result);
+            if (Interlocked.Decrement(ref _outstanding) == 0 && Volatile.Read(ref _inputComplete) == 1)
+            {
+                _results.Writer.TryComplete();
+            }
+        }
+
+        public void CompleteInput()
+        {
+            Volatile.Write(ref _inputComplete, 1);
+            if (Volatile.Read(ref _outstanding) == 0)
+            {
+                _results.Writer.TryComplete();
+            }
+        }
+
+        public async Task WriteAllAsync(IServerStreamWriter<V1.EventResult> responses, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await foreach (var result in _results.Reader.ReadAllAsync(cancellationToken))
+                {
+                    await responses.WriteAsync(result, cancellationToken);
+                    _window.Release();
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The caller went away; events already dispatched still complete in their grains.
+            }
+        }
+
+        public void Dispose() => _window.Dispose();
+    }
+}

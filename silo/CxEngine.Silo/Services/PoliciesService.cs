@@ -1,0 +1,50 @@
+using CxEngine.Customers;
+using CxEngine.Policies;
+using CxEngine.Scoring;
+using CxEngine.Silo.Grpc;
+using CxEngine.Silo.Ingest;
+using Grpc.Core;
+using V1 = CxEngine.Contracts.V1;
+
+namespace CxEngine.Silo.Services;
+
+/// <summary>Policies: operators list and change tiers at run time, and move customers between tiers.</summary>
+public sealed class PoliciesService(IGrainFactory grains, TierCatalogCache cache) : V1.Policies.PoliciesBase
+{
+    private ITierCatalogGrain Catalog => grains.GetGrain<ITierCatalogGrain>(ITierCatalogGrain.Key);
+
+    public override async Task<V1.ListTiersResponse> ListTiers(V1.ListTiersRequest request, ServerCallContext context)
+    {
+        var catalog = await Catalog.GetAsync().WaitAsync(context.CancellationToken);
+        cache.Offer(catalog);
+        var response = new V1.ListTiersResponse { DefaultTier = catalog.DefaultTier };
+        response.Tiers.AddRange(catalog.Tiers.Select(ContractMapper.ToTier));
+        return response;
+    }
+
+    public override async Task<V1.TierPolicy> UpsertTier(V1.TierPolicy request, ServerCallContext context)
+    {
+        var policy = ContractMapper.FromTier(request);
+        if (policy.Validate() is { } problem)
+        {
+            throw new RequestValidationException(new FieldError(problem.Field, problem.Problem));
+        }
+
+        var catalog = await Catalog.UpsertAsync(policy).WaitAsync(context.CancellationToken);
+        // This silo uses the new policy from the next event on; other silos hear it from the catalog grain.
+        cache.Offer(catalog);
+        return ContractMapper.ToTier(catalog.Find(policy.Name)!);
+    }
+
+    public override async Task<V1.CustomerScore> SetCustomerTier(V1.SetCustomerTierRequest request, ServerCallContext context)
+    {
+        RequestValidationException.ThrowIf(EventValidation.CheckId("customer_id", request.CustomerId));
+        if (!TierPolicy.IsValidName(request.Tier))
+        {
+            throw new RequestValidationException(new FieldError("tier", "required: the name of a known tier"));
+        }
+
+        var score = await grains.GetGrain<ICustomerGrain>(request.CustomerId).SetTierAsync(request.Tier).WaitAsync(context.CancellationToken);
+        return ContractMapper.ToScore(score);
+    }
+}

@@ -1,0 +1,74 @@
+using CxEngine.Customers;
+using CxEngine.Silo.Grpc;
+using CxEngine.Silo.Ingest;
+using Grpc.Core;
+using V1 = CxEngine.Contracts.V1;
+
+namespace CxEngine.Silo.Services;
+
+/// <summary>Scores: what CRM systems read. Unknown customers are NOT_FOUND.</summary>
+public sealed class ScoresService(IGrainFactory grains) : V1.Scores.ScoresBase
+{
+    public const int MaxBatch = 1000;
+
+    public override async Task<V1.CustomerScore> GetScore(V1.GetScoreRequest request, ServerCallContext context)
+    {
+        RequestValidationException.ThrowIf(EventValidation.CheckId("customer_id", request.CustomerId));
+        var score = await grains.GetGrain<ICustomerGrain>(request.CustomerId).GetScoreAsync().WaitAsync(context.CancellationToken)
+            ?? throw NotFound(request.CustomerId);
+        return ContractMapper.ToScore(score);
+    }
+
+    public override async Task<V1.BatchGetScoresResponse> BatchGetScores(V1.BatchGetScoresRequest request, ServerCallContext context)
+    {
+        if (request.CustomerIds.Count is 0 or > MaxBatch)
+        {
+            throw new RequestValidationException(new FieldError("customer_ids", $"must hold 1 to {MaxBatch} ids, got {request.CustomerIds.Count}"));
+        }
+
+        for (var i = 0; i < request.CustomerIds.Count; i++)
+        {
+            RequestValidationException.ThrowIf(EventValidation.CheckId($"customer_ids[{i}]", request.CustomerIds[i]));
+        }
+
+        var ids = request.CustomerIds.Distinct(StringComparer.Ordinal).ToArray();
+        var scores = await Task.WhenAll(ids.Select(id => grains.GetGrain<ICustomerGrain>(id).GetScoreAsync()))
+            .WaitAsync(context.CancellationToken);
+        var response = new V1.BatchGetScoresResponse();
+        for (var i = 0; i < ids.Length; i++)
+        {
+            if (scores[i] is { } score)
+            {
+                response.Scores.Add(ContractMapper.ToScore(score));
+            }
+            else
+            {
+                response.NotFound.Add(ids[i]);
+            }
+        }
+
+        return response;
+    }
+
+    public override async Task<V1.ScoreHistory> GetHistory(V1.GetHistoryRequest request, ServerCallContext context)
+    {
+        RequestValidationException.ThrowIf(EventValidation.CheckId("customer_id", request.CustomerId));
+        if (request.Limit < 0)
+        {
+            throw new RequestValidationException(new FieldError("limit", $"must be 0 (everything retained) or more, got {request.Limit}"));
+        }
+
+        var history = await grains.GetGrain<ICustomerGrain>(request.CustomerId).GetHistoryAsync(request.Limit).WaitAsync(context.CancellationToken)
+            ?? throw NotFound(request.CustomerId);
+        var response = new V1.ScoreHistory { Score = ContractMapper.ToScore(history.Score) };
+        foreach (var change in history.Changes)
+        {
+            response.Changes.Add(ContractMapper.ToChange(change));
+        }
+
+        return response;
+    }
+
+    private static NotFoundException NotFound(string customerId) =>
+        new($"customer '{customerId}' is unknown: no event or tier was ever recorded for it");
+}
