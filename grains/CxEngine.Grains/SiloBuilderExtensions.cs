@@ -1,6 +1,7 @@
 using CxEngine.Policies;
 using CxEngine.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Serialization;
@@ -16,6 +17,7 @@ public static class SiloBuilderExtensions
     /// </summary>
     public static ISiloBuilder AddCxEngineGrains(this ISiloBuilder silo, StorageOptions storage)
     {
+        silo.Services.TryAddKeyedSingleton<TimeProvider>(EngineClock.Key, static (sp, _) => sp.GetRequiredService<TimeProvider>());
         silo.Services.AddSingleton<TierCatalogCache>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<TierCatalogCache>());
 

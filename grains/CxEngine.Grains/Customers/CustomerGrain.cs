@@ -1,6 +1,7 @@
 using CxEngine.Policies;
 using CxEngine.Scoring;
 using CxEngine.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -13,7 +14,7 @@ namespace CxEngine.Customers;
 public sealed partial class CustomerGrain(
     [PersistentState("customer", CxStorage.Name)] IPersistentState<CustomerState> state,
     TierCatalogCache tiers,
-    TimeProvider clock,
+    [FromKeyedServices(EngineClock.Key)] TimeProvider clock,
     IOptions<EngineOptions> options,
     ILogger<CustomerGrain> logger) : Grain, ICustomerGrain
 {
@@ -45,6 +46,11 @@ public sealed partial class CustomerGrain(
             }
 
             var tierName = evt.Tier ?? S.Tier ?? catalog.DefaultTier;
+            if (catalog.Find(tierName) is null)
+            {
+                catalog = await tiers.GetAsync(tierName);
+            }
+
             if (catalog.Find(tierName) is not { } policy)
             {
                 // Validated at the edge; a tier can only be unknown here if the catalog changed in between.
@@ -120,7 +126,7 @@ public sealed partial class CustomerGrain(
 
     public async Task<CustomerSnapshot> SetTierAsync(string tier)
     {
-        var catalog = await tiers.GetAsync();
+        var catalog = await tiers.GetAsync(tier);
         var policy = catalog.Find(tier) ?? throw new UnknownTierException(tier, catalog.KnownNames);
         if (S.Tier == tier)
         {

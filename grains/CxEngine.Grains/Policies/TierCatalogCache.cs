@@ -17,8 +17,23 @@ public sealed partial class TierCatalogCache(IGrainFactory grains, ILogger<TierC
     private TierCatalog? _catalog;
     private ITierCatalogObserver? _self;
     private Task _renewal = Task.CompletedTask;
+    private long _lastMissReload = long.MinValue / 2;
 
-    public ValueTask<TierCatalog> GetAsync() => _catalog is { } catalog ? new(catalog) : new(LoadAsync());
+    private const long MissReloadIntervalMs = 250;
+
+    /// <summary>
+    /// The catalog this silo holds. Naming a tier the held catalog does not know re-reads the catalog
+    /// first, so a tier created a moment ago on another silo is found.
+    /// </summary>
+    public ValueTask<TierCatalog> GetAsync(string? tier = null)
+    {
+        if (_catalog is { } catalog && (string.IsNullOrEmpty(tier) || catalog.Find(tier) is not null))
+        {
+            return new(catalog);
+        }
+
+        return new(LoadAsync(tier));
+    }
 
     /// <summary>Takes a catalog read elsewhere (an upsert on this silo), if it is newer than the one held.</summary>
     public void Offer(TierCatalog catalog)
@@ -64,17 +79,20 @@ public sealed partial class TierCatalogCache(IGrainFactory grains, ILogger<TierC
         }
     }
 
-    private async Task<TierCatalog> LoadAsync()
+    private async Task<TierCatalog> LoadAsync(string? tier)
     {
         await _loading.WaitAsync();
         try
         {
-            if (_catalog is { } loaded)
+            if (_catalog is { } loaded && (string.IsNullOrEmpty(tier) || loaded.Find(tier) is not null
+                || Environment.TickCount64 - _lastMissReload < MissReloadIntervalMs))
             {
+                // Known now, or re-read a moment ago: a stream of made-up tier names must not hammer the catalog grain.
                 return loaded;
             }
 
             var catalog = await grains.GetGrain<ITierCatalogGrain>(ITierCatalogGrain.Key).GetAsync();
+            _lastMissReload = Environment.TickCount64;
             Offer(catalog);
             return _catalog!;
         }

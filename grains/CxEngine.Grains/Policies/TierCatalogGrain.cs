@@ -21,6 +21,7 @@ public sealed class TierCatalogState
 public sealed partial class TierCatalogGrain(
     [PersistentState("tiers", CxStorage.Name)] IPersistentState<TierCatalogState> state,
     IOptions<EngineOptions> options,
+    TierCatalogCache localCache,
     ILogger<TierCatalogGrain> logger) : Grain, ITierCatalogGrain
 {
     private readonly ObserverManager<ITierCatalogObserver> _observers = new(TierCatalogCache.SubscriptionLifetime, logger);
@@ -75,6 +76,8 @@ public sealed partial class TierCatalogGrain(
 
         _catalog = Build();
         LogTierUpserted(logger, policy.Name, _catalog.Version);
+        // This silo sees the change before the call returns; the others as soon as the notification lands.
+        localCache.Offer(_catalog);
         await _observers.Notify(o => o.OnCatalogChanged(_catalog));
         return _catalog;
     }

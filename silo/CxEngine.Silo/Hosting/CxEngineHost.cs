@@ -42,7 +42,7 @@ public static class CxEngineHost
 
         builder.Services.AddSingleton<CustomerDispatcher>();
         builder.Services.AddSingleton(sp => new EventValidation(
-            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredKeyedService<TimeProvider>(EngineClock.Key),
             sp.GetRequiredService<IOptions<IngestOptions>>().Value.MaxClockSkewSeconds));
         builder.Services.AddGrpc(grpc =>
         {

@@ -22,7 +22,7 @@ public sealed partial class IngestService(
 {
     public override async Task<V1.EventResult> RecordEvent(V1.InteractionEvent request, ServerCallContext context)
     {
-        RequestValidationException.ThrowIf(validation.TryMap(request, await tiers.GetAsync(), out var evt));
+        RequestValidationException.ThrowIf(validation.TryMap(request, await tiers.GetAsync(request.Tier), out var evt));
         var sink = new UnarySink();
         dispatcher.Submit(request.CustomerId, evt, sink);
         var outcome = await sink.Outcome.WaitAsync(context.CancellationToken);
@@ -49,7 +49,7 @@ public sealed partial class IngestService(
                 // Backpressure: with the window full we stop reading, and HTTP/2 flow control slows the sender.
                 await session.AcquireAsync(context.CancellationToken);
                 received++;
-                var error = validation.TryMap(request, await tiers.GetAsync(), out var evt);
+                var error = validation.TryMap(request, await tiers.GetAsync(request.Tier), out var evt);
                 if (error is { } e)
                 {
                     rejected++;

@@ -1,0 +1,199 @@
+using CxEngine.Customers;
+using CxEngine.Policies;
+using CxEngine.Scoring;
+using static CxEngine.Tests.Scoring.Events;
+
+namespace CxEngine.Tests.Grains;
+
+[Collection(ClusterCollection.Name)]
+public sealed class CustomerGrainTests(ClusterFixture fixture)
+{
+    private ICustomerGrain Customer(string id) => fixture.Grains.GetGrain<ICustomerGrain>(id);
+
+    private static CustomerEvent Event(double x, string? tier = null, DateTime? when = null, string? id = null) =>
+        new(id ?? Ids.Event(), Channel.Phone, WithExperience(x, when), tier);
+
+    private static CustomerEvent Awful(string? tier = null) =>
+        new(Ids.Event(), Channel.Phone, At(T0, new Signals { Resolved = false, ConductIssueCount = 3, Effort = 1 }), tier);
+
+    [Fact]
+    public async Task RetriedEventId_IsDuplicate_AndChangesNothing()
+    {
+        var grain = Customer(Ids.Customer());
+        var evt = Event(40, "standard");
+
+        var first = await grain.ApplyAsync([evt]);
+        var retry = await grain.ApplyAsync([evt with { Event = WithExperience(100) }]);
+        var score = await grain.GetScoreAsync();
+
+        Assert.Equal(EventStatus.Applied, first[0].Status);
+        Assert.Equal(EventStatus.Duplicate, retry[0].Status);
+        Assert.Null(retry[0].Change);
+        Assert.Equal(1, score!.EventsApplied);
+        Assert.Equal(first[0].Score!.Score, score.Score);
+        Assert.Equal(first[0].Score!.Score, retry[0].Score!.Score);
+    }
+
+    [Fact]
+    public async Task DuplicateWithinOneBatch_IsAppliedOnce()
+    {
+        var grain = Customer(Ids.Customer());
+        var evt = Event(40);
+        var outcomes = await grain.ApplyAsync([evt, evt]);
+        Assert.Equal([EventStatus.Applied, EventStatus.Duplicate], outcomes.Select(o => o.Status));
+        Assert.Equal(1, (await grain.GetScoreAsync())!.EventsApplied);
+    }
+
+    [Fact]
+    public async Task Batch_IsAppliedInOrder_AsTheModelWould()
+    {
+        var grain = Customer(Ids.Customer());
+        double[] xs = [50, 50, 50, 90, 20];
+        var events = xs.Select((x, i) => Event(x, "standard", T0.AddHours(i))).ToArray();
+
+        var outcomes = await grain.ApplyAsync(events);
+
+        var expected = ScoreState.Initial(TierPolicy.Standard);
+        var open = Severity.None;
+        for (var i = 0; i < events.Length; i++)
+        {
+            var step = ScoringStep.Apply(expected, events[i].Event, TierPolicy.Standard, open);
+            expected = step.State;
+            open = step.Recovery.Kind is RecoveryDecisionKind.Raise or RecoveryDecisionKind.Escalate ? step.Recovery.Severity
+                : step.Recovery.Kind == RecoveryDecisionKind.Recover ? Severity.None : open;
+            Assert.Equal(step.State.Score, outcomes[i].Score!.Score);
+            Assert.Equal(events[i].EventId, outcomes[i].EventId);
+            Assert.Equal(i + 1, outcomes[i].Score!.EventsApplied);
+        }
+
+        var score = await grain.GetScoreAsync();
+        Assert.Equal(expected.Score, score!.Score);
+        Assert.Equal(expected.Expectation, score.Expectation);
+    }
+
+    [Fact]
+    public async Task History_ExplainsEveryChange_NewestFirst_Bounded()
+    {
+        var grain = Customer(Ids.Customer());
+        var events = Enumerable.Range(0, 10).Select(i => Event(30 + (i * 5), when: T0.AddMinutes(i))).ToArray();
+        await grain.ApplyAsync(events);
+
+        var history = await grain.GetHistoryAsync(0);
+
+        Assert.Equal(8, history!.Changes.Count); // the fixture keeps 8
+        Assert.Equal(events[^1].EventId, history.Changes[0].EventId);
+        Assert.Equal(events[2].EventId, history.Changes[^1].EventId);
+        for (var i = 0; i < history.Changes.Count - 1; i++)
+        {
+            Assert.Equal(history.Changes[i + 1].ScoreAfter, history.Changes[i].ScoreBefore, 12);
+        }
+
+        var top3 = await grain.GetHistoryAsync(3);
+        Assert.Equal(3, top3!.Changes.Count);
+    }
+
+    [Fact]
+    public async Task Premium_SingleBadContact_RaisesHighAction()
+    {
+        var id = Ids.Customer("premium");
+        var outcome = (await Customer(id).ApplyAsync([Awful("premium")]))[0];
+
+        Assert.NotNull(outcome.Action);
+        Assert.Equal(Severity.High, outcome.Action.Severity);
+        Assert.Equal(ActionStatus.Open, outcome.Action.Status);
+        Assert.Equal(id, outcome.Action.CustomerId);
+        Assert.Equal("premium", outcome.Action.Tier);
+        Assert.Equal(outcome.EventId, outcome.Action.TriggerEventId);
+        Assert.Equal(500, outcome.Action.SuggestedCompensation);
+        Assert.True(outcome.Action.RequiresApproval);
+        Assert.Equal(5, outcome.Action.Steps.Count);
+        Assert.Single(outcome.Action.Reasons);
+        Assert.Equal(fixture.Clock.GetUtcNow().UtcDateTime.AddHours(1), outcome.Action.DueBy);
+        Assert.Equivalent(outcome.Action, (await Customer(id).GetScoreAsync())!.OpenAction, strict: true);
+    }
+
+    [Fact]
+    public async Task Basic_SameBadContact_RaisesNothing()
+    {
+        var outcome = (await Customer(Ids.Customer("basic")).ApplyAsync([Awful("basic")]))[0];
+        Assert.Null(outcome.Action);
+        Assert.False(outcome.Score!.BelowBaseline);
+    }
+
+    [Fact]
+    public async Task OpenAction_EscalatesInPlace_ThenClosesAsRecovered()
+    {
+        var grain = Customer(Ids.Customer());
+        var raised = (await grain.ApplyAsync([Event(50, "standard"), Event(50), Event(50)]))[2].Action;
+        Assert.NotNull(raised);
+        Assert.Equal(Severity.Low, raised.Severity);
+
+        var escalated = (await grain.ApplyAsync([Event(0), Event(0)])).Select(o => o.Action).Last(a => a is not null);
+        Assert.Equal(raised.ActionId, escalated!.ActionId);
+        Assert.Equal(ActionStatus.Escalated, escalated.Status);
+        Assert.True(escalated.Severity > Severity.Low);
+        Assert.True(escalated.Reasons.Count is > 0 and <= 3);
+        Assert.All(escalated.Reasons, r => Assert.True(r.Delta < 0));
+
+        var recoveries = await grain.ApplyAsync(Enumerable.Range(0, 12).Select(_ => Event(100)).ToArray());
+        var closed = recoveries.Select(o => o.Action).Single(a => a is not null);
+        Assert.Equal(raised.ActionId, closed!.ActionId);
+        Assert.Equal(ActionStatus.Recovered, closed.Status);
+        Assert.True(closed.Score >= TierPolicy.Standard.Baseline + 5);
+        Assert.Null((await grain.GetScoreAsync())!.OpenAction);
+    }
+
+    [Fact]
+    public async Task UnknownCustomer_ReadsNothing()
+    {
+        Assert.Null(await Customer(Ids.Customer()).GetScoreAsync());
+        Assert.Null(await Customer(Ids.Customer()).GetHistoryAsync(0));
+    }
+
+    [Fact]
+    public async Task State_SurvivesDeactivation()
+    {
+        var grain = Customer(Ids.Customer());
+        var evt = Event(35, "premium");
+        await grain.ApplyAsync([evt, Event(70)]);
+        var before = await grain.GetScoreAsync();
+
+        await fixture.Cluster.DeactivateAsync(grain);
+
+        var after = await grain.GetScoreAsync();
+        Assert.Equivalent(before, after, strict: true);
+        Assert.Equal(EventStatus.Duplicate, (await grain.ApplyAsync([evt]))[0].Status);
+        Assert.Equal(2, (await grain.GetHistoryAsync(0))!.Changes.Count);
+    }
+
+    [Fact]
+    public async Task SetTier_CreatesOrMovesTheCustomer_UnknownTierIsRefused()
+    {
+        var grain = Customer(Ids.Customer());
+        var created = await grain.SetTierAsync("premium");
+        Assert.Equal("premium", created.Tier);
+        Assert.Equal(80, created.Expectation);
+        Assert.Equal(0, created.EventsApplied);
+
+        var moved = await grain.SetTierAsync("basic");
+        Assert.Equal(45, moved.Baseline);
+        Assert.Equal(80, moved.Expectation);
+
+        await Assert.ThrowsAsync<UnknownTierException>(() => grain.SetTierAsync("gold"));
+    }
+
+    [Fact]
+    public async Task UpsertedTier_AppliesFromTheNextEvent()
+    {
+        var catalog = fixture.Grains.GetGrain<ITierCatalogGrain>(ITierCatalogGrain.Key);
+        var name = $"t{Guid.NewGuid():N}"[..20];
+        var updated = await catalog.UpsertAsync(TierPolicy.Standard with { Name = name, Baseline = 74 });
+        Assert.NotNull(updated.Find(name));
+
+        // The silo's cache hears of the new version from the catalog grain.
+        var outcome = (await Customer(Ids.Customer()).ApplyAsync([Event(60, name)]))[0];
+        Assert.Equal(EventStatus.Applied, outcome.Status);
+        Assert.Equal(74, outcome.Score!.Baseline);
+        Assert.NotNull(outcome.Action);
+    }
+}
