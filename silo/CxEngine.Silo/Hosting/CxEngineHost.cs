@@ -18,7 +18,8 @@ public static class CxEngineHost
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // Settings files ship beside the binary, so the engine reads the same ones from any working directory.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
 
         // gRPC without TLS needs HTTP/2 only (h2c); --urls / ASPNETCORE_URLS override the address.

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs CxEngine on its embedded default: one silo, SQLite in ./data, gRPC on http://localhost:50051.
+# Extra arguments go to the engine, e.g. --urls http://127.0.0.1:6000 or --CxEngine:Storage:DataDirectory=/var/lib/cxengine
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/dotnet.sh
+require_dotnet
+exec dotnet run --project silo/CxEngine.Silo/CxEngine.Silo.csproj -c Release -- "$@"

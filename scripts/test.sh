@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds everything and runs every test. Needs nothing but the .NET SDK; whatever else the tests
+# need, this script brings up and tears down itself. Ends with a line "tests: N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/dotnet.sh
+require_dotnet
+
+results=artifacts/test-results
+rm -rf "$results"
+mkdir -p "$results"
+
+dotnet build CxEngine.sln -c Release -nologo -clp:ErrorsOnly
+
+status=0
+dotnet test CxEngine.sln -c Release --no-build -nologo \
+  --logger "trx;LogFilePrefix=results" --logger "console;verbosity=normal" \
+  --results-directory "$results" --blame-hang-timeout 10m || status=$?
+
+# One closing line over every test project's results.
+total=0; passed=0; failed=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters")
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  total=$((total + ${t:-0})); passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+done
+skipped=$((total - passed - failed))
+echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
+
+if [ "$total" -eq 0 ]; then
+  echo "error: no test ran" >&2
+  exit 1
+fi
+if [ "$skipped" -ne 0 ]; then
+  echo "error: ${skipped} tests did not run; no test may be skipped" >&2
+  exit 1
+fi
+exit "$status"
