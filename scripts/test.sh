@@ -12,6 +12,15 @@ mkdir -p "$results"
 
 dotnet build CxEngine.sln -c Release -nologo -clp:ErrorsOnly
 
+# The durability and cluster tests need a real PostgreSQL: a throwaway one, removed on exit.
+pgdir=$(mktemp -d /tmp/cxengine-pg.XXXXXX)
+trap 'bash scripts/lib/test-postgres.sh destroy "$pgdir"' EXIT
+if ! bash scripts/lib/test-postgres.sh start "$pgdir"; then
+  echo "error: could not start the test PostgreSQL (see above); the PostgreSQL tests cannot run" >&2
+  exit 1
+fi
+source "$pgdir/env"
+
 status=0
 dotnet test CxEngine.sln -c Release --no-build -nologo \
   --logger "trx;LogFilePrefix=results" --logger "console;verbosity=normal" \

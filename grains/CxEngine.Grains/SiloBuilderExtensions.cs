@@ -13,7 +13,8 @@ public static class SiloBuilderExtensions
 {
     /// <summary>
     /// Everything CxEngine's grains need in a silo: the grain storage chosen by <paramref name="storage"/>
-    /// and this silo's tier-catalog cache. The host binds <see cref="EngineOptions"/> itself.
+    /// (with its schema applied first) and this silo's tier-catalog cache. The host binds <see cref="EngineOptions"/>
+    /// and chooses clustering.
     /// </summary>
     public static ISiloBuilder AddCxEngineGrains(this ISiloBuilder silo, StorageOptions storage)
     {
@@ -21,25 +22,32 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<TierCatalogCache>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<TierCatalogCache>());
 
+        if (storage.ApplySchemaOnStart && storage.Provider != StorageProvider.Memory)
+        {
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp =>
+                new SchemaInstaller(storage, sp.GetRequiredService<ILogger<SchemaInstaller>>()));
+        }
+
         switch (storage.Provider)
         {
             case StorageProvider.Sqlite:
-                var connectionString = SqliteSchema.ConnectionStringFor(storage.SqliteDatabasePath);
-                silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp =>
-                    new SqliteSchema(connectionString, sp.GetRequiredService<ILogger<SqliteSchema>>()));
+            case StorageProvider.PostgreSql:
                 silo.AddAdoNetGrainStorage(CxStorage.Name, options =>
                 {
-                    options.Invariant = CxStorage.SqliteInvariant;
-                    options.ConnectionString = connectionString;
+                    options.Invariant = storage.Provider == StorageProvider.Sqlite ? CxStorage.SqliteInvariant : CxStorage.PostgreSqlInvariant;
+                    options.ConnectionString = storage.EffectiveConnectionString;
                 });
+                // Compact, version-tolerant binary state (the provider's default is JSON).
+                silo.Services.AddOptions<AdoNetGrainStorageOptions>(CxStorage.Name)
+                    .PostConfigure<Serializer>((options, serializer) => options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+                break;
+            case StorageProvider.Memory:
+                silo.AddMemoryGrainStorage(CxStorage.Name);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(storage), storage.Provider, "unknown storage provider");
         }
 
-        // Compact, version-tolerant binary state (the provider's default is JSON).
-        silo.Services.AddOptions<AdoNetGrainStorageOptions>(CxStorage.Name)
-            .PostConfigure<Serializer>((options, serializer) => options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
         return silo;
     }
 }

@@ -1,4 +1,11 @@
 using CxEngine.Silo.Hosting;
 
+// cxengine-silo apply-schema [settings]: apply the storage schema of the configured provider and exit.
+if (args is ["apply-schema", ..])
+{
+    return await SchemaCommand.RunAsync(args[1..]);
+}
+
 var app = CxEngineHost.Build(args);
 await app.RunAsync();
+return 0;

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Data.Sqlite;
 
 namespace CxEngine.Storage;
 
@@ -9,16 +10,25 @@ public static class CxStorage
 
     /// <summary>The ADO.NET invariant Orleans maps to Microsoft.Data.Sqlite.</summary>
     public const string SqliteInvariant = "System.Data.SQLite";
+
+    /// <summary>The ADO.NET invariant Orleans maps to Npgsql.</summary>
+    public const string PostgreSqlInvariant = "Npgsql";
 }
 
 public enum StorageProvider
 {
-    /// <summary>Embedded SQLite database in the data directory: the default, durable, one silo.</summary>
+    /// <summary>Embedded SQLite database in the data directory: the default; durable; one silo.</summary>
     Sqlite = 0,
+
+    /// <summary>PostgreSQL: durable; silos sharing the database form one cluster.</summary>
+    PostgreSql = 1,
+
+    /// <summary>Process memory: NOT durable, everything is lost when the silo stops. For benchmarks only.</summary>
+    Memory = 2,
 }
 
 /// <summary>Where state is kept, bound from "CxEngine:Storage".</summary>
-public sealed class StorageOptions
+public sealed class StorageOptions : IValidatableObject
 {
     public const string SectionName = "CxEngine:Storage";
 
@@ -32,5 +42,43 @@ public sealed class StorageOptions
     [Required(AllowEmptyStrings = false)]
     public string SqliteFileName { get; set; } = "cxengine.db";
 
+    /// <summary>
+    /// For PostgreSQL: an Npgsql connection string ("Host=…;Port=5432;Database=cxengine;Username=…;Password=…").
+    /// Also read from the environment as CxEngine__Storage__ConnectionString.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Apply the (idempotent) schema script at start. Turn off where the engine's database user may not change the schema.</summary>
+    public bool ApplySchemaOnStart { get; set; } = true;
+
     public string SqliteDatabasePath => Path.GetFullPath(Path.Combine(DataDirectory, SqliteFileName));
+
+    public string EffectiveConnectionString => Provider switch
+    {
+        StorageProvider.Sqlite => new SqliteConnectionStringBuilder
+        {
+            DataSource = SqliteDatabasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            // Many grains write at once; a writer waits for the lock rather than failing straight away.
+            DefaultTimeout = 30,
+        }.ToString(),
+        StorageProvider.PostgreSql => ConnectionString ?? "",
+        _ => "",
+    };
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Provider == StorageProvider.PostgreSql && string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            yield return new ValidationResult(
+                "is required when Provider is PostgreSql (an Npgsql connection string, e.g. Host=127.0.0.1;Database=cxengine;Username=cx)",
+                [nameof(ConnectionString)]);
+        }
+
+        if (!Enum.IsDefined(Provider))
+        {
+            yield return new ValidationResult("must be Sqlite, PostgreSql or Memory", [nameof(Provider)]);
+        }
+    }
 }

@@ -67,7 +67,8 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
                 return BadRequest(FieldFromMessage(a.Message));
             case NotFoundException n:
                 return new RpcException(new global::Grpc.Core.Status(StatusCode.NotFound, n.Message));
-            case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
+            case OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested:
+                // The caller went away or gave up: nothing to report to anyone.
                 return new RpcException(new global::Grpc.Core.Status(StatusCode.Cancelled, "the call was cancelled"));
             case StorageUnavailableException or InconsistentStateException or SiloUnavailableException
                 or OrleansMessageRejectionException or TimeoutException or OperationCanceledException:

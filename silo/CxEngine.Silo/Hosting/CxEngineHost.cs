@@ -37,7 +37,13 @@ public static class CxEngineHost
         var cluster = BindAndValidate<ClusterOptions>(builder.Configuration, ClusterOptions.SectionName);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
+            UseClustering(silo, storage, cluster);
+            // Failure-detection timings (ProbeTimeout, NumMissedProbesLimit, ...) can be tuned under CxEngine:Cluster:Membership.
+            silo.Services.Configure<Orleans.Configuration.ClusterMembershipOptions>(
+                builder.Configuration.GetSection($"{ClusterOptions.SectionName}:Membership"));
+            // ... and grain-call timeouts (ResponseTimeout, ...) under CxEngine:Cluster:Messaging.
+            silo.Services.Configure<Orleans.Configuration.SiloMessagingOptions>(
+                builder.Configuration.GetSection($"{ClusterOptions.SectionName}:Messaging"));
             silo.AddCxEngineGrains(storage);
         });
 
@@ -54,12 +60,42 @@ public static class CxEngineHost
         builder.Services.AddGrpcHealthChecks().AddCheck<SiloHealthCheck>("silo");
 
         var app = builder.Build();
+        if (storage.Provider == StorageProvider.Memory)
+        {
+            app.Logger.LogWarning("STORAGE IS MEMORY: nothing is durable, every score is lost when this process stops. Use it for benchmarks only.");
+        }
+
         app.MapGrpcService<IngestService>();
         app.MapGrpcService<ScoresService>();
         app.MapGrpcService<PoliciesService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;
+    }
+
+    /// <summary>
+    /// SQLite and memory keep state on one machine, so the silo is a cluster of one. With PostgreSQL the
+    /// silos sharing the database find each other through Orleans' ADO.NET membership table.
+    /// </summary>
+    private static void UseClustering(ISiloBuilder silo, StorageOptions storage, ClusterOptions cluster)
+    {
+        if (storage.Provider != StorageProvider.PostgreSql)
+        {
+            silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
+            return;
+        }
+
+        silo.Configure<Orleans.Configuration.ClusterOptions>(o =>
+        {
+            o.ServiceId = cluster.ServiceId;
+            o.ClusterId = cluster.ClusterId;
+        });
+        silo.ConfigureEndpoints(System.Net.IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+        silo.UseAdoNetClustering(o =>
+        {
+            o.Invariant = CxStorage.PostgreSqlInvariant;
+            o.ConnectionString = storage.EffectiveConnectionString;
+        });
     }
 
     private static void AddOptions(IServiceCollection services)

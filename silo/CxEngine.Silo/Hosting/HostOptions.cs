@@ -34,6 +34,13 @@ public sealed class ClusterOptions
     /// <summary>Port for external Orleans clients; 0 runs no gateway.</summary>
     [Range(0, 65535)]
     public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>
+    /// The address other silos reach this one on (PostgreSQL clustering). Loopback suits several silos on
+    /// one machine; on several machines set each silo's own reachable address.
+    /// </summary>
+    [Required(AllowEmptyStrings = false)]
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
 }
 
 /// <summary>Checks what data annotations cannot: every tier is a policy the model can run, and the default tier exists.</summary>

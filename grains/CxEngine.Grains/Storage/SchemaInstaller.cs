@@ -1,0 +1,66 @@
+using System.Data.Common;
+using System.Reflection;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace CxEngine.Storage;
+
+/// <summary>
+/// Applies the project's own schema script for Orleans' ADO.NET providers (tables and the statements
+/// the providers look up) before any provider starts. The scripts are idempotent, so this runs at
+/// every silo start, and <c>cxengine-silo apply-schema</c> runs it on its own.
+/// </summary>
+public sealed partial class SchemaInstaller(StorageOptions options, ILogger<SchemaInstaller> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    /// <summary>Before membership (RuntimeGrainServices) and grain storage (ApplicationServices) read their statements.</summary>
+    public const int Stage = ServiceLifecycleStage.RuntimeInitialize;
+
+    public static string SqliteScript { get; } = ReadScript("sqlite-persistence.sql");
+
+    public static string PostgreSqlScript { get; } = ReadScript("postgresql.sql");
+
+    public void Participate(ISiloLifecycle lifecycle) => lifecycle.Subscribe(nameof(SchemaInstaller), Stage, ApplyAsync);
+
+    public async Task ApplyAsync(CancellationToken cancellationToken)
+    {
+        switch (options.Provider)
+        {
+            case StorageProvider.Sqlite:
+                Directory.CreateDirectory(Path.GetDirectoryName(options.SqliteDatabasePath)!);
+                await RunAsync(new SqliteConnection(options.EffectiveConnectionString), SqliteScript, cancellationToken);
+                LogApplied(logger, "SQLite", options.SqliteDatabasePath);
+                break;
+            case StorageProvider.PostgreSql:
+                await RunAsync(new NpgsqlConnection(options.EffectiveConnectionString), PostgreSqlScript, cancellationToken);
+                var builder = new NpgsqlConnectionStringBuilder(options.EffectiveConnectionString);
+                LogApplied(logger, "PostgreSQL", $"{builder.Host}:{builder.Port}/{builder.Database}");
+                break;
+            case StorageProvider.Memory:
+                break;
+        }
+    }
+
+    private static async Task RunAsync(DbConnection connection, string script, CancellationToken cancellationToken)
+    {
+        await using (connection)
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = script;
+            command.CommandTimeout = 120;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private static string ReadScript(string name)
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"CxEngine.Storage.{name}")
+            ?? throw new InvalidOperationException($"The embedded schema script {name} is missing from the build.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "{Database} schema applied to {Target}")]
+    private static partial void LogApplied(ILogger logger, string database, string target);
+}
