@@ -21,6 +21,10 @@ public sealed partial class CustomerGrain(
     private readonly CustomerLimits _limits = options.Value.Customers;
     private readonly EventIdWindow _seen = new();
 
+    // Set when a write failed and storage could not be re-read: the in-memory state may be ahead of
+    // storage, so this activation answers nothing more and deactivates.
+    private bool _stale;
+
     private CustomerState S => state.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -31,6 +35,7 @@ public sealed partial class CustomerGrain(
 
     public async Task<IReadOnlyList<EventOutcome>> ApplyAsync(IReadOnlyList<CustomerEvent> events)
     {
+        ThrowIfStale();
         var catalog = await tiers.GetAsync();
         var outcomes = new EventOutcome[events.Count];
         var applied = 0;
@@ -96,6 +101,7 @@ public sealed partial class CustomerGrain(
 
     public async Task<CustomerSnapshot?> GetScoreAsync()
     {
+        ThrowIfStale();
         if (!S.Exists)
         {
             // A read of an unknown id must not leave an empty activation behind.
@@ -108,6 +114,7 @@ public sealed partial class CustomerGrain(
 
     public async Task<CustomerHistory?> GetHistoryAsync(int limit)
     {
+        ThrowIfStale();
         if (!S.Exists)
         {
             DeactivateOnIdle();
@@ -126,6 +133,7 @@ public sealed partial class CustomerGrain(
 
     public async Task<CustomerSnapshot> SetTierAsync(string tier)
     {
+        ThrowIfStale();
         var catalog = await tiers.GetAsync(tier);
         var policy = catalog.Find(tier) ?? throw new UnknownTierException(tier, catalog.KnownNames);
         if (S.Tier == tier)
@@ -289,11 +297,20 @@ public sealed partial class CustomerGrain(
             {
                 // Storage is down for reads too: drop this activation so the next call starts from storage.
                 LogReloadFailed(logger, reloadError, this.GetPrimaryKeyString());
+                _stale = true;
                 DeactivateOnIdle();
                 throw new StorageUnavailableException("storage is unavailable; nothing was applied, retry with the same event ids", reloadError);
             }
 
             return false;
+        }
+    }
+
+    private void ThrowIfStale()
+    {
+        if (_stale)
+        {
+            throw new StorageUnavailableException("storage is unavailable; retry the call");
         }
     }
 

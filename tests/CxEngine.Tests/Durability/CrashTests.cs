@@ -8,6 +8,7 @@ namespace CxEngine.Tests.Durability;
 /// and a resend of every event with the same ids, the acknowledged ones are duplicates and every
 /// customer is the model applied once to each of its events, in order.
 /// </summary>
+[Collection(PostgresCollection.Name)]
 public sealed class CrashTests
 {
     private const int Customers = 100;
