@@ -42,3 +42,41 @@ public sealed class StorageUnavailableException : Exception
     {
     }
 }
+
+/// <summary>No action has this id. Maps to NOT_FOUND.</summary>
+[GenerateSerializer, Alias("cx.ActionNotFoundException")]
+public sealed class ActionNotFoundException : Exception
+{
+    public ActionNotFoundException()
+    {
+    }
+
+    public ActionNotFoundException(string message)
+        : base(message)
+    {
+    }
+
+    public ActionNotFoundException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>The action exists but cannot make this change from where it is. Maps to FAILED_PRECONDITION.</summary>
+[GenerateSerializer, Alias("cx.ActionTransitionException")]
+public sealed class ActionTransitionException : Exception
+{
+    public ActionTransitionException()
+    {
+    }
+
+    public ActionTransitionException(string message)
+        : base(message)
+    {
+    }
+
+    public ActionTransitionException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -21,6 +21,8 @@ public sealed class EngineOptions
 
     public CustomerLimits Customers { get; set; } = new();
 
+    public RecoveryOptions Recovery { get; set; } = new();
+
     /// <summary>The configured tiers, named by their keys, over the SCORING.md defaults.</summary>
     public IReadOnlyList<TierPolicy> EffectiveTiers()
     {
@@ -47,4 +49,23 @@ public sealed class CustomerLimits
     /// <summary>How many events one grain call applies at most (a stream's waiting events are split beyond this).</summary>
     [Range(1, 10_000)]
     public int MaxBatchSize { get; set; } = 256;
+}
+
+public sealed class RecoveryOptions
+{
+    /// <summary>How long action-log entries are kept; watchers resuming from further back start at the oldest kept.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
+    public TimeSpan LogRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often each silo looks for log entries written by other silos (entries written on this silo are seen at once).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan FeedPollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How often each silo looks for actions past their due_by without acknowledgement.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan OverdueSweepInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Live entries a watcher may be behind before it is moved back to reading the log (bounds memory per watcher).</summary>
+    [Range(16, 1_000_000)]
+    public int WatcherBuffer { get; set; } = 1024;
 }

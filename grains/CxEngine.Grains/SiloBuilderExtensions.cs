@@ -1,4 +1,5 @@
 using CxEngine.Policies;
+using CxEngine.Recovery;
 using CxEngine.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -22,10 +23,18 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<TierCatalogCache>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<TierCatalogCache>());
 
-        if (storage.ApplySchemaOnStart && storage.Provider != StorageProvider.Memory)
+        // Recovery: the action log, the current actions and the at-risk index live next to the grain state.
+        silo.Services.AddSingleton(sp => new RecoveryStore(storage, sp.GetRequiredService<Serializer>()));
+        silo.Services.AddSingleton<ActionFeed>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ActionFeed>());
+        silo.Services.AddSingleton<OverdueSweeper>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<OverdueSweeper>());
+
+        // The memory database is new at every start, so it always needs its tables.
+        if (storage.ApplySchemaOnStart || storage.Provider == StorageProvider.Memory)
         {
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp =>
-                new SchemaInstaller(storage, sp.GetRequiredService<ILogger<SchemaInstaller>>()));
+                new SchemaInstaller(storage, sp.GetRequiredService<RecoveryStore>().ConnectionString, sp.GetRequiredService<ILogger<SchemaInstaller>>()));
         }
 
         switch (storage.Provider)

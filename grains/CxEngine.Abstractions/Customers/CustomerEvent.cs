@@ -68,6 +68,17 @@ public sealed record ScoreChangeRecord(
         x.ScoreBefore, x.Decay, x.ScoreAfter, x.ExpectationAfter, appliedAt);
 }
 
+/// <summary>What one entry of the action log records.</summary>
+public enum ActionChange : byte
+{
+    Raised = 1,
+    Escalated = 2,
+    Acknowledged = 3,
+    Resolved = 4,
+    Recovered = 5,
+    Overdue = 6,
+}
+
 public enum ActionStatus : byte
 {
     Open = 1,
@@ -100,5 +111,37 @@ public sealed record RecoveryActionRecord
     [Id(16)] public DateTime UpdatedAt { get; init; }
     [Id(17)] public string? ClosedByEventId { get; init; }
 
+    /// <summary>What the latest change was; a log entry is the action as it stood after that change.</summary>
+    [Id(18)] public ActionChange Change { get; init; }
+
+    /// <summary>1 when raised, one more for every change: (ActionId, Revision) names a log entry.</summary>
+    [Id(19)] public int Revision { get; init; }
+
+    [Id(20)] public bool Overdue { get; init; }
+
+    [Id(21)] public string? AcknowledgedBy { get; init; }
+
+    [Id(22)] public DateTime? AcknowledgedAt { get; init; }
+
+    [Id(23)] public string? ResolvedBy { get; init; }
+
+    [Id(24)] public DateTime? ResolvedAt { get; init; }
+
+    [Id(25)] public string? ResolutionOutcome { get; init; }
+
+    [Id(26)] public string? Note { get; init; }
+
     public bool IsOpen => Status is ActionStatus.Open or ActionStatus.Escalated or ActionStatus.Acknowledged;
+
+    /// <summary>The number of the action among its customer's actions, from its id "customer#n".</summary>
+    public static bool TryParseId(string actionId, out string customerId, out int number)
+    {
+        var hash = actionId.LastIndexOf('#');
+        customerId = hash > 0 ? actionId[..hash] : "";
+        number = 0;
+        return hash > 0 && int.TryParse(actionId.AsSpan(hash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out number) && number > 0;
+    }
+
+    public static string FormatId(string customerId, int number) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{customerId}#{number}");
 }

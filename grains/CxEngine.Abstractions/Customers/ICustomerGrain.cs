@@ -23,6 +23,18 @@ public interface ICustomerGrain : IGrainWithStringKey
     /// <summary>Moves the customer to another tier (creating the customer if it was never seen).</summary>
     [Alias("SetTier")]
     Task<CustomerSnapshot> SetTierAsync(string tier);
+
+    /// <summary>A person took the open action on. Throws <see cref="ActionNotFoundException"/> or <see cref="ActionTransitionException"/>.</summary>
+    [Alias("Acknowledge")]
+    Task<RecoveryActionRecord> AcknowledgeActionAsync(string actionId, string by, string? note);
+
+    /// <summary>A person finished the action; the outcome is recorded. Same exceptions as acknowledge.</summary>
+    [Alias("Resolve")]
+    Task<RecoveryActionRecord> ResolveActionAsync(string actionId, string by, string? note, string? outcome);
+
+    /// <summary>The action missed its due_by unacknowledged: escalate it and give it a new deadline. Idempotent.</summary>
+    [Alias("MarkOverdue")]
+    Task MarkOverdueAsync(string actionId);
 }
 
 [GenerateSerializer, Immutable, Alias("cx.CustomerHistory")]

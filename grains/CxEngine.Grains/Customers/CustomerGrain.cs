@@ -1,4 +1,5 @@
 using CxEngine.Policies;
+using CxEngine.Recovery;
 using CxEngine.Scoring;
 using CxEngine.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,15 +10,21 @@ namespace CxEngine.Customers;
 
 /// <summary>
 /// One customer. Holds the state, deduplicates, runs the scoring step over a batch, records why the
-/// score moved, keeps the recovery action, and persists once per batch. It computes no score itself.
+/// score moved, keeps the recovery action and its lifecycle, and persists once per batch; then appends
+/// the action changes to the log and updates the at-risk index, and only then acknowledges. It
+/// computes no score itself.
 /// </summary>
 public sealed partial class CustomerGrain(
     [PersistentState("customer", CxStorage.Name)] IPersistentState<CustomerState> state,
     TierCatalogCache tiers,
+    RecoveryStore recovery,
     [FromKeyedServices(EngineClock.Key)] TimeProvider clock,
     IOptions<EngineOptions> options,
     ILogger<CustomerGrain> logger) : Grain, ICustomerGrain
 {
+    private const string NotAppliedRetry = "storage is unavailable; the event was not applied, retry it with the same event_id";
+    private const string NotAcknowledgedRetry = "the event is stored but its recovery side effects are not; retry it with the same event_id";
+
     private readonly CustomerLimits _limits = options.Value.Customers;
     private readonly EventIdWindow _seen = new();
 
@@ -27,10 +34,13 @@ public sealed partial class CustomerGrain(
 
     private CustomerState S => state.State;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    private string CustomerId => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _seen.Load(S.RecentEventIds, _limits.IdempotencyWindow);
-        return Task.CompletedTask;
+        // Side effects a previous activation stored but could not deliver go out first.
+        await TryFlushAsync();
     }
 
     public async Task<IReadOnlyList<EventOutcome>> ApplyAsync(IReadOnlyList<CustomerEvent> events)
@@ -40,6 +50,7 @@ public sealed partial class CustomerGrain(
         var outcomes = new EventOutcome[events.Count];
         var applied = 0;
         var now = clock.GetUtcNow().UtcDateTime;
+        var wasBelow = IsBelow(catalog);
 
         for (var i = 0; i < events.Count; i++)
         {
@@ -70,8 +81,7 @@ public sealed partial class CustomerGrain(
             }
 
             S.Tier = tierName;
-            var openSeverity = S.OpenAction?.Severity ?? Severity.None;
-            var result = ScoringStep.Apply(S.Score, evt.Event, policy, openSeverity);
+            var result = ScoringStep.Apply(S.Score, evt.Event, policy, S.OpenAction?.Severity ?? S.ResolvedEpisode);
 
             S.Score = result.State;
             S.EventsApplied++;
@@ -84,15 +94,30 @@ public sealed partial class CustomerGrain(
             applied++;
         }
 
-        if (applied > 0 && !await TryPersistAsync(events.Count))
+        if (applied == 0)
         {
-            for (var i = 0; i < outcomes.Length; i++)
+            return outcomes;
+        }
+
+        // The index follows every move of a customer below the line, and the crossing back over it.
+        S.AtRiskDirty |= wasBelow || IsBelow(catalog);
+        if (!await TryPersistAsync(events.Count))
+        {
+            return MarkApplied(outcomes, NotAppliedRetry);
+        }
+
+        var sequences = await TryFlushAsync();
+        if (sequences is null)
+        {
+            // Stored, so a retry is a DUPLICATE; but not acknowledged until the log has the actions.
+            return MarkApplied(outcomes, NotAcknowledgedRetry);
+        }
+
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            if (outcomes[i].Action is { } action && sequences.TryGetValue((action.ActionId, action.Revision), out var sequence))
             {
-                if (outcomes[i].Status == EventStatus.Applied)
-                {
-                    outcomes[i] = new EventOutcome(outcomes[i].EventId, EventStatus.Unavailable, null,
-                        Error: "storage is unavailable; the event was not applied, retry it with the same event_id");
-                }
+                outcomes[i] = outcomes[i] with { Action = action with { Sequence = sequence } };
             }
         }
 
@@ -147,46 +172,122 @@ public sealed partial class CustomerGrain(
         }
 
         S.Tier = tier;
-        if (!await TryPersistAsync(0))
+        S.AtRiskDirty = true;
+        await PersistAndFlushAsync("the tier was not changed");
+        return Snapshot(policy);
+    }
+
+    public async Task<RecoveryActionRecord> AcknowledgeActionAsync(string actionId, string by, string? note)
+    {
+        ThrowIfStale();
+        var open = FindOpenAction(actionId, "acknowledged");
+        if (open.Status == ActionStatus.Acknowledged)
         {
-            throw new StorageUnavailableException("storage is unavailable; the tier was not changed, retry the call");
+            throw new ActionTransitionException($"action {actionId} is already acknowledged by {open.AcknowledgedBy}");
         }
 
-        return Snapshot(policy);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var acknowledged = Change(open, ActionChange.Acknowledged, now) with
+        {
+            Status = ActionStatus.Acknowledged,
+            AcknowledgedBy = by,
+            AcknowledgedAt = now,
+            Note = note,
+        };
+        S.OpenAction = acknowledged;
+        return await RecordLifecycleChangeAsync(acknowledged, "the action was not acknowledged");
+    }
+
+    public async Task<RecoveryActionRecord> ResolveActionAsync(string actionId, string by, string? note, string? outcome)
+    {
+        ThrowIfStale();
+        var open = FindOpenAction(actionId, "resolved");
+        var now = clock.GetUtcNow().UtcDateTime;
+        var resolved = Change(open, ActionChange.Resolved, now) with
+        {
+            Status = ActionStatus.Resolved,
+            ResolvedBy = by,
+            ResolvedAt = now,
+            ResolutionOutcome = outcome,
+            Note = note,
+        };
+        S.OpenAction = null;
+        // The episode stays handled until the customer recovers; only a worse fall raises a new action.
+        S.ResolvedEpisode = resolved.Severity;
+        S.AtRiskDirty = true;
+        return await RecordLifecycleChangeAsync(resolved, "the action was not resolved");
+    }
+
+    public async Task MarkOverdueAsync(string actionId)
+    {
+        ThrowIfStale();
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (S.OpenAction is not { } open || open.ActionId != actionId
+            || open.Status is not (ActionStatus.Open or ActionStatus.Escalated) || open.DueBy > now)
+        {
+            return; // acknowledged, closed, or already given a new deadline: nothing is overdue
+        }
+
+        var catalog = await tiers.GetAsync();
+        var policy = catalog.Find(open.Tier) ?? catalog.Find(S.Tier ?? catalog.DefaultTier)!;
+        var severity = (Severity)Math.Min((int)Severity.High, (int)open.Severity + 1);
+        var compensation = RecoveryPlaybook.SuggestedCompensation(severity, policy);
+        S.OpenAction = Change(open, ActionChange.Overdue, now) with
+        {
+            Severity = severity,
+            Status = ActionStatus.Escalated,
+            Overdue = true,
+            Steps = RecoveryPlaybook.StepsFor(severity),
+            SuggestedCompensation = compensation,
+            RequiresApproval = RecoveryPlaybook.RequiresApproval(compensation, policy),
+            DueBy = now + policy.SlaFor(severity),
+        };
+        LogActionOverdue(logger, actionId, open.Severity, severity);
+        await RecordLifecycleChangeAsync(S.OpenAction, "the overdue action was not escalated");
+    }
+
+    private RecoveryActionRecord FindOpenAction(string actionId, string verb)
+    {
+        if (S.OpenAction is { } open && open.ActionId == actionId)
+        {
+            return open;
+        }
+
+        if (RecoveryActionRecord.TryParseId(actionId, out _, out var number) && number <= S.ActionsRaised)
+        {
+            throw new ActionTransitionException($"action {actionId} is closed and cannot be {verb}");
+        }
+
+        DeactivateIfUnknown();
+        throw new ActionNotFoundException($"no recovery action '{actionId}'");
+    }
+
+    private async Task<RecoveryActionRecord> RecordLifecycleChangeAsync(RecoveryActionRecord changed, string whatFailed)
+    {
+        S.Outbox.Add(changed);
+        var sequences = await PersistAndFlushAsync(whatFailed);
+        return changed with { Sequence = sequences.GetValueOrDefault((changed.ActionId, changed.Revision)) };
+    }
+
+    private async Task<Dictionary<(string, int), long>> PersistAndFlushAsync(string whatFailed)
+    {
+        if (!await TryPersistAsync(0))
+        {
+            throw new StorageUnavailableException($"storage is unavailable; {whatFailed}, retry the call");
+        }
+
+        return await TryFlushAsync()
+            ?? throw new StorageUnavailableException($"the change is stored but the action log could not be written; retry the call");
     }
 
     private RecoveryActionRecord? ApplyRecovery(RecoveryDecision decision, string eventId, TierPolicy policy, DateTime now)
     {
+        RecoveryActionRecord? changed = null;
         switch (decision.Kind)
         {
-            case RecoveryDecisionKind.Raise:
-                S.ActionsRaised++;
-                var compensation = RecoveryPlaybook.SuggestedCompensation(decision.Severity, policy);
-                S.OpenAction = new RecoveryActionRecord
-                {
-                    ActionId = $"{this.GetPrimaryKeyString()}#{S.ActionsRaised}",
-                    CustomerId = this.GetPrimaryKeyString(),
-                    Tier = policy.Name,
-                    Severity = decision.Severity,
-                    Status = ActionStatus.Open,
-                    Score = S.Score.Score,
-                    Expectation = S.Score.Expectation,
-                    Baseline = policy.Baseline,
-                    TriggerEventId = eventId,
-                    Reasons = CostliestChanges(),
-                    Steps = RecoveryPlaybook.StepsFor(decision.Severity),
-                    SuggestedCompensation = compensation,
-                    RequiresApproval = RecoveryPlaybook.RequiresApproval(compensation, policy),
-                    DueBy = now + policy.SlaFor(decision.Severity),
-                    RaisedAt = now,
-                    UpdatedAt = now,
-                };
-                LogActionRaised(logger, S.OpenAction.ActionId, decision.Severity, S.Score.Score, policy.Baseline);
-                return S.OpenAction;
-
             case RecoveryDecisionKind.Escalate when S.OpenAction is { } open:
                 var escalatedCompensation = RecoveryPlaybook.SuggestedCompensation(decision.Severity, policy);
-                S.OpenAction = open with
+                changed = S.OpenAction = Change(open, ActionChange.Escalated, now) with
                 {
                     Severity = decision.Severity,
                     Status = ActionStatus.Escalated,
@@ -200,69 +301,132 @@ public sealed partial class CustomerGrain(
                     RequiresApproval = RecoveryPlaybook.RequiresApproval(escalatedCompensation, policy),
                     // A more severe action is due sooner, never later than it already was.
                     DueBy = Min(open.DueBy, now + policy.SlaFor(decision.Severity)),
-                    UpdatedAt = now,
                 };
                 LogActionEscalated(logger, open.ActionId, open.Severity, decision.Severity);
-                return S.OpenAction;
+                break;
+
+            case RecoveryDecisionKind.Raise:
+            case RecoveryDecisionKind.Escalate:
+                // A first fall, or a worse fall after a person resolved the last action: a new action.
+                S.ResolvedEpisode = Severity.None;
+                S.ActionsRaised++;
+                var compensation = RecoveryPlaybook.SuggestedCompensation(decision.Severity, policy);
+                changed = S.OpenAction = new RecoveryActionRecord
+                {
+                    ActionId = RecoveryActionRecord.FormatId(CustomerId, S.ActionsRaised),
+                    CustomerId = CustomerId,
+                    Tier = policy.Name,
+                    Severity = decision.Severity,
+                    Status = ActionStatus.Open,
+                    Change = ActionChange.Raised,
+                    Revision = 1,
+                    Score = S.Score.Score,
+                    Expectation = S.Score.Expectation,
+                    Baseline = policy.Baseline,
+                    TriggerEventId = eventId,
+                    Reasons = CostliestChanges(),
+                    Steps = RecoveryPlaybook.StepsFor(decision.Severity),
+                    SuggestedCompensation = compensation,
+                    RequiresApproval = RecoveryPlaybook.RequiresApproval(compensation, policy),
+                    DueBy = now + policy.SlaFor(decision.Severity),
+                    RaisedAt = now,
+                    UpdatedAt = now,
+                };
+                LogActionRaised(logger, S.OpenAction.ActionId, decision.Severity, S.Score.Score, policy.Baseline);
+                break;
 
             case RecoveryDecisionKind.Recover when S.OpenAction is { } recovered:
                 S.OpenAction = null;
-                LogActionRecovered(logger, recovered.ActionId, S.Score.Score);
-                return recovered with
+                changed = Change(recovered, ActionChange.Recovered, now) with
                 {
                     Status = ActionStatus.Recovered,
                     Score = S.Score.Score,
                     Expectation = S.Score.Expectation,
                     ClosedByEventId = eventId,
-                    UpdatedAt = now,
                 };
+                LogActionRecovered(logger, recovered.ActionId, S.Score.Score);
+                break;
 
-            default:
-                return null;
+            case RecoveryDecisionKind.Recover:
+                // The customer is back above the line after a resolved action: the episode is over.
+                S.ResolvedEpisode = Severity.None;
+                break;
         }
+
+        if (changed is not null)
+        {
+            S.Outbox.Add(changed);
+        }
+
+        return changed;
+    }
+
+    private static RecoveryActionRecord Change(RecoveryActionRecord action, ActionChange change, DateTime now) =>
+        action with { Change = change, Revision = action.Revision + 1, UpdatedAt = now, Sequence = 0 };
+
+    /// <summary>
+    /// Delivers what the stored state owes the outside: action-log entries and the at-risk index.
+    /// Returns the log sequences given to the entries, or null when that failed (it stays owed).
+    /// </summary>
+    private async Task<Dictionary<(string, int), long>?> TryFlushAsync()
+    {
+        var sequences = new Dictionary<(string, int), long>();
+        try
+        {
+            if (S.Outbox.Count > 0)
+            {
+                var entries = S.Outbox.ToArray();
+                var assigned = await GrainFactory.GetGrain<IActionLogGrain>(IActionLogGrain.Key).AppendAsync(entries);
+                for (var i = 0; i < entries.Length; i++)
+                {
+                    sequences[(entries[i].ActionId, entries[i].Revision)] = assigned[i];
+                    if (S.OpenAction is { } open && open.ActionId == entries[i].ActionId && open.Revision == entries[i].Revision)
+                    {
+                        S.OpenAction = open with { Sequence = assigned[i] };
+                    }
+                }
+
+                S.Outbox.Clear();
+            }
+
+            if (S.AtRiskDirty && S.Exists)
+            {
+                var catalog = await tiers.GetAsync();
+                await recovery.SetAtRiskAsync(CustomerId, IsBelow(catalog) ? AtRiskEntryOf(Snapshot(catalog)) : null);
+                S.AtRiskDirty = false;
+            }
+
+            return sequences;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogFlushFailed(logger, ex, CustomerId, S.Outbox.Count);
+            return null;
+        }
+    }
+
+    private static AtRiskEntry AtRiskEntryOf(CustomerSnapshot s) =>
+        new(s.CustomerId, s.Tier, s.Score, s.Expectation, s.Baseline, s.EventsApplied, s.LastEventAt, s.OpenAction?.ActionId);
+
+    private bool IsBelow(TierCatalog catalog) =>
+        S.Exists && catalog.Find(S.Tier!) is { } policy && S.Score.Score < policy.Baseline;
+
+    private static EventOutcome[] MarkApplied(EventOutcome[] outcomes, string error)
+    {
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            if (outcomes[i].Status == EventStatus.Applied)
+            {
+                outcomes[i] = new EventOutcome(outcomes[i].EventId, EventStatus.Unavailable, null, Error: error);
+            }
+        }
+
+        return outcomes;
     }
 
     /// <summary>The (at most three) retained changes that cost the most score, worst first.</summary>
-    private ScoreChangeRecord[] CostliestChanges()
-    {
-        Span<int> worst = [-1, -1, -1];
-        var history = S.History;
-        for (var i = 0; i < history.Count; i++)
-        {
-            if (history[i].Delta >= 0)
-            {
-                continue;
-            }
-
-            for (var slot = 0; slot < worst.Length; slot++)
-            {
-                if (worst[slot] < 0 || history[i].Delta < history[worst[slot]].Delta)
-                {
-                    for (var j = worst.Length - 1; j > slot; j--)
-                    {
-                        worst[j] = worst[j - 1];
-                    }
-
-                    worst[slot] = i;
-                    break;
-                }
-            }
-        }
-
-        var count = 0;
-        while (count < worst.Length && worst[count] >= 0)
-        {
-            count++;
-        }
-
-        var reasons = new ScoreChangeRecord[count];
-        for (var i = 0; i < count; i++)
-        {
-            reasons[i] = history[worst[i]];
-        }
-
-        return reasons;
-    }
+    private ScoreChangeRecord[] CostliestChanges() =>
+        [.. S.History.Where(c => c.Delta < 0).OrderBy(c => c.Delta).Take(3)];
 
     private void AppendHistory(ScoreChangeRecord change)
     {
@@ -287,7 +451,7 @@ public sealed partial class CustomerGrain(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogWriteFailed(logger, ex, this.GetPrimaryKeyString(), batchSize);
+            LogWriteFailed(logger, ex, CustomerId, batchSize);
             try
             {
                 await state.ReadStateAsync();
@@ -296,7 +460,7 @@ public sealed partial class CustomerGrain(
             catch (Exception reloadError)
             {
                 // Storage is down for reads too: drop this activation so the next call starts from storage.
-                LogReloadFailed(logger, reloadError, this.GetPrimaryKeyString());
+                LogReloadFailed(logger, reloadError, CustomerId);
                 _stale = true;
                 DeactivateOnIdle();
                 throw new StorageUnavailableException("storage is unavailable; nothing was applied, retry with the same event ids", reloadError);
@@ -314,11 +478,19 @@ public sealed partial class CustomerGrain(
         }
     }
 
+    private void DeactivateIfUnknown()
+    {
+        if (!S.Exists)
+        {
+            DeactivateOnIdle();
+        }
+    }
+
     private CustomerSnapshot Snapshot(TierCatalog catalog) =>
         Snapshot(catalog.Find(S.Tier ?? catalog.DefaultTier) ?? catalog.Find(catalog.DefaultTier)!);
 
     private CustomerSnapshot Snapshot(TierPolicy policy) => new(
-        this.GetPrimaryKeyString(),
+        CustomerId,
         S.Tier ?? policy.Name,
         S.Score.Score,
         S.Score.Expectation,
@@ -343,4 +515,10 @@ public sealed partial class CustomerGrain(
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "Reloading customer {CustomerId} after a failed write failed too; deactivating")]
     private static partial void LogReloadFailed(ILogger logger, Exception exception, string customerId);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Recovery action {ActionId} overdue: escalated from {From} to {To}")]
+    private static partial void LogActionOverdue(ILogger logger, string actionId, Severity from, Severity to);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Delivering customer {CustomerId}'s {Entries} action-log entries or at-risk standing failed; kept for the next call")]
+    private static partial void LogFlushFailed(ILogger logger, Exception exception, string customerId, int entries);
 }

@@ -24,5 +24,18 @@ public sealed class CustomerState
     /// <summary>The last applied event ids, oldest first, at most the configured idempotency window.</summary>
     [Id(6)] public List<string> RecentEventIds { get; set; } = [];
 
+    /// <summary>
+    /// Action-log entries written with this state but not yet appended to the log. Appended before the
+    /// events that made them are acknowledged; if that fails they stay here and go at the next chance
+    /// (the log ignores an entry it already holds).
+    /// </summary>
+    [Id(7)] public List<RecoveryActionRecord> Outbox { get; set; } = [];
+
+    /// <summary>The at-risk index needs this customer's current standing.</summary>
+    [Id(8)] public bool AtRiskDirty { get; set; }
+
+    /// <summary>Severity of an episode whose action a person resolved while the customer is still below the line; None otherwise.</summary>
+    [Id(9)] public Severity ResolvedEpisode { get; set; }
+
     public bool Exists => Tier is not null;
 }

@@ -11,7 +11,7 @@ namespace CxEngine.Storage;
 /// the providers look up) before any provider starts. The scripts are idempotent, so this runs at
 /// every silo start, and <c>cxengine-silo apply-schema</c> runs it on its own.
 /// </summary>
-public sealed partial class SchemaInstaller(StorageOptions options, ILogger<SchemaInstaller> logger) : ILifecycleParticipant<ISiloLifecycle>
+public sealed partial class SchemaInstaller(StorageOptions options, string connectionString, ILogger<SchemaInstaller> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     /// <summary>Before membership (RuntimeGrainServices) and grain storage (ApplicationServices) read their statements.</summary>
     public const int Stage = ServiceLifecycleStage.RuntimeInitialize;
@@ -28,15 +28,17 @@ public sealed partial class SchemaInstaller(StorageOptions options, ILogger<Sche
         {
             case StorageProvider.Sqlite:
                 Directory.CreateDirectory(Path.GetDirectoryName(options.SqliteDatabasePath)!);
-                await RunAsync(new SqliteConnection(options.EffectiveConnectionString), SqliteScript, cancellationToken);
+                await RunAsync(new SqliteConnection(connectionString), SqliteScript, cancellationToken);
                 LogApplied(logger, "SQLite", options.SqliteDatabasePath);
                 break;
             case StorageProvider.PostgreSql:
-                await RunAsync(new NpgsqlConnection(options.EffectiveConnectionString), PostgreSqlScript, cancellationToken);
-                var builder = new NpgsqlConnectionStringBuilder(options.EffectiveConnectionString);
+                await RunAsync(new NpgsqlConnection(connectionString), PostgreSqlScript, cancellationToken);
+                var builder = new NpgsqlConnectionStringBuilder(connectionString);
                 LogApplied(logger, "PostgreSQL", $"{builder.Host}:{builder.Port}/{builder.Database}");
                 break;
             case StorageProvider.Memory:
+                // Grain state lives in Orleans' memory storage; only the recovery tables need the in-memory SQLite database.
+                await RunAsync(new SqliteConnection(connectionString), SqliteScript, cancellationToken);
                 break;
         }
     }

@@ -65,8 +65,10 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
                 return BadRequest(new FieldError("tier", t.Message));
             case ArgumentException a:
                 return BadRequest(FieldFromMessage(a.Message));
-            case NotFoundException n:
-                return new RpcException(new global::Grpc.Core.Status(StatusCode.NotFound, n.Message));
+            case NotFoundException or ActionNotFoundException:
+                return new RpcException(new global::Grpc.Core.Status(StatusCode.NotFound, ex.Message));
+            case ActionTransitionException:
+                return new RpcException(new global::Grpc.Core.Status(StatusCode.FailedPrecondition, ex.Message));
             case OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested:
                 // The caller went away or gave up: nothing to report to anyone.
                 return new RpcException(new global::Grpc.Core.Status(StatusCode.Cancelled, "the call was cancelled"));

@@ -68,6 +68,7 @@ public static class CxEngineHost
         app.MapGrpcService<IngestService>();
         app.MapGrpcService<ScoresService>();
         app.MapGrpcService<PoliciesService>();
+        app.MapGrpcService<RecoveryService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;

@@ -32,7 +32,7 @@ public static class SchemaCommand
 
         try
         {
-            await new SchemaInstaller(storage, NullLogger<SchemaInstaller>.Instance).ApplyAsync(CancellationToken.None);
+            await new SchemaInstaller(storage, storage.EffectiveConnectionString, NullLogger<SchemaInstaller>.Instance).ApplyAsync(CancellationToken.None);
         }
         catch (Exception ex) when (ex is System.Data.Common.DbException or IOException)
         {

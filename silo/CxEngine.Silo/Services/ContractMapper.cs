@@ -114,7 +114,24 @@ public static class ContractMapper
             RaisedAt = Timestamp.FromDateTime(a.RaisedAt),
             UpdatedAt = Timestamp.FromDateTime(a.UpdatedAt),
             ClosedByEventId = a.ClosedByEventId ?? "",
+            Change = (V1.ActionChange)a.Change,
+            Overdue = a.Overdue,
+            Revision = a.Revision,
+            AcknowledgedBy = a.AcknowledgedBy ?? "",
+            ResolvedBy = a.ResolvedBy ?? "",
+            ResolutionOutcome = a.ResolutionOutcome ?? "",
+            Note = a.Note ?? "",
         };
+        if (a.AcknowledgedAt is { } acknowledgedAt)
+        {
+            action.AcknowledgedAt = Timestamp.FromDateTime(acknowledgedAt);
+        }
+
+        if (a.ResolvedAt is { } resolvedAt)
+        {
+            action.ResolvedAt = Timestamp.FromDateTime(resolvedAt);
+        }
+
         foreach (var reason in a.Reasons)
         {
             action.Reasons.Add(ToChange(reason));

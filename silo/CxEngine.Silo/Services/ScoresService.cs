@@ -1,4 +1,5 @@
 using CxEngine.Customers;
+using CxEngine.Recovery;
 using CxEngine.Silo.Grpc;
 using CxEngine.Silo.Ingest;
 using Grpc.Core;
@@ -7,7 +8,7 @@ using V1 = CxEngine.Contracts.V1;
 namespace CxEngine.Silo.Services;
 
 /// <summary>Scores: what CRM systems read. Unknown customers are NOT_FOUND.</summary>
-public sealed class ScoresService(IGrainFactory grains) : V1.Scores.ScoresBase
+public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery) : V1.Scores.ScoresBase
 {
     public const int MaxBatch = 1000;
 
@@ -64,6 +65,49 @@ public sealed class ScoresService(IGrainFactory grains) : V1.Scores.ScoresBase
         foreach (var change in history.Changes)
         {
             response.Changes.Add(ContractMapper.ToChange(change));
+        }
+
+        return response;
+    }
+
+    /// <summary>From the at-risk index (kept by the customers as they cross the line), never a scan of all customers.</summary>
+    public override async Task<V1.ListAtRiskResponse> ListAtRisk(V1.ListAtRiskRequest request, ServerCallContext context)
+    {
+        var pageSize = PageTokens.PageSize(request.PageSize);
+        var token = PageTokens.Decode(request.PageToken, 2);
+        (double, string)? after = token is null ? null : (PageTokens.DecodeDouble(token, 0), token[1]);
+        var entries = await recovery.ListAtRiskAsync(request.Tier.Length > 0 ? request.Tier : null, after, pageSize + 1, context.CancellationToken);
+
+        var response = new V1.ListAtRiskResponse();
+        foreach (var entry in entries.Take(pageSize))
+        {
+            var score = new V1.CustomerScore
+            {
+                CustomerId = entry.CustomerId,
+                Tier = entry.Tier,
+                Score = entry.Score,
+                Expectation = entry.Expectation,
+                Baseline = entry.Baseline,
+                BelowBaseline = true,
+                EventsApplied = entry.EventsApplied,
+            };
+            if (entry.LastEventAt is { } last)
+            {
+                score.LastEventAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(last);
+            }
+
+            if (entry.OpenActionId is { } actionId && await recovery.GetActionAsync(actionId, context.CancellationToken) is { } action)
+            {
+                score.OpenAction = ContractMapper.ToAction(action);
+            }
+
+            response.Customers.Add(score);
+        }
+
+        if (entries.Count > pageSize)
+        {
+            var lastEntry = entries[pageSize - 1];
+            response.NextPageToken = PageTokens.Encode(lastEntry.Gap.ToString("R", System.Globalization.CultureInfo.InvariantCulture), lastEntry.CustomerId);
         }
 
         return response;

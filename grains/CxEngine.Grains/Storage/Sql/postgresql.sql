@@ -210,4 +210,56 @@ DELETE FROM OrleansMembershipTable
 WHERE DeploymentId = @DeploymentId AND IAmAliveTime < @IAmAliveTime AND Status <> 3
 ') ON CONFLICT (QueryKey) DO UPDATE SET QueryText = EXCLUDED.QueryText;
 
+-- Recovery: the action log, the current state of actions, the at-risk index (RecoveryStore).
+-- Times are UTC ticks, so the same statements serve SQLite and PostgreSQL.
+
+CREATE TABLE IF NOT EXISTS cx_action_log
+(
+    sequence      bigint       NOT NULL PRIMARY KEY,
+    action_id     varchar(200) NOT NULL,
+    revision      integer      NOT NULL,
+    customer_id   varchar(128) NOT NULL,
+    tier          varchar(32)  NOT NULL,
+    severity      integer      NOT NULL,
+    status        integer      NOT NULL,
+    change        integer      NOT NULL,
+    created_ticks bigint       NOT NULL,
+    payload       bytea        NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ux_cx_action_log_revision ON cx_action_log (action_id, revision);
+CREATE INDEX IF NOT EXISTS ix_cx_action_log_created ON cx_action_log (created_ticks);
+
+CREATE TABLE IF NOT EXISTS cx_actions
+(
+    action_id     varchar(200) NOT NULL PRIMARY KEY,
+    customer_id   varchar(128) NOT NULL,
+    tier          varchar(32)  NOT NULL,
+    severity      integer      NOT NULL,
+    status        integer      NOT NULL,
+    overdue       integer      NOT NULL,
+    due_ticks     bigint       NOT NULL,
+    updated_ticks bigint       NOT NULL,
+    revision      integer      NOT NULL,
+    last_sequence bigint       NOT NULL,
+    payload       bytea        NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_cx_actions_sequence ON cx_actions (last_sequence);
+CREATE INDEX IF NOT EXISTS ix_cx_actions_due ON cx_actions (status, due_ticks);
+CREATE INDEX IF NOT EXISTS ix_cx_actions_customer ON cx_actions (customer_id);
+
+CREATE TABLE IF NOT EXISTS cx_at_risk
+(
+    customer_id      varchar(128)     NOT NULL PRIMARY KEY,
+    tier             varchar(32)      NOT NULL,
+    gap              double precision NOT NULL,
+    score            double precision NOT NULL,
+    expectation      double precision NOT NULL,
+    baseline         double precision NOT NULL,
+    events_applied   bigint           NOT NULL,
+    last_event_ticks bigint           NOT NULL,
+    open_action_id   varchar(200)     NULL
+);
+CREATE INDEX IF NOT EXISTS ix_cx_at_risk_gap ON cx_at_risk (gap DESC, customer_id);
+CREATE INDEX IF NOT EXISTS ix_cx_at_risk_tier_gap ON cx_at_risk (tier, gap DESC, customer_id);
+
 COMMIT;

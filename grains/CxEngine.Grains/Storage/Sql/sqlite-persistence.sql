@@ -89,3 +89,55 @@ WHERE GrainIdHash = @GrainIdHash AND GrainTypeHash = @GrainTypeHash
   AND Version = @GrainStateVersion
 RETURNING Version AS NewGrainStateVersion;
 ');
+
+-- Recovery: the action log, the current state of actions, the at-risk index (RecoveryStore).
+-- Times are UTC ticks, so the same statements serve SQLite and PostgreSQL.
+
+CREATE TABLE IF NOT EXISTS cx_action_log
+(
+    sequence      INTEGER NOT NULL PRIMARY KEY,
+    action_id     TEXT    NOT NULL,
+    revision      INTEGER NOT NULL,
+    customer_id   TEXT    NOT NULL,
+    tier          TEXT    NOT NULL,
+    severity      INTEGER NOT NULL,
+    status        INTEGER NOT NULL,
+    change        INTEGER NOT NULL,
+    created_ticks INTEGER NOT NULL,
+    payload       BLOB    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ux_cx_action_log_revision ON cx_action_log (action_id, revision);
+CREATE INDEX IF NOT EXISTS ix_cx_action_log_created ON cx_action_log (created_ticks);
+
+CREATE TABLE IF NOT EXISTS cx_actions
+(
+    action_id     TEXT    NOT NULL PRIMARY KEY,
+    customer_id   TEXT    NOT NULL,
+    tier          TEXT    NOT NULL,
+    severity      INTEGER NOT NULL,
+    status        INTEGER NOT NULL,
+    overdue       INTEGER NOT NULL,
+    due_ticks     INTEGER NOT NULL,
+    updated_ticks INTEGER NOT NULL,
+    revision      INTEGER NOT NULL,
+    last_sequence INTEGER NOT NULL,
+    payload       BLOB    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_cx_actions_sequence ON cx_actions (last_sequence);
+CREATE INDEX IF NOT EXISTS ix_cx_actions_due ON cx_actions (status, due_ticks);
+CREATE INDEX IF NOT EXISTS ix_cx_actions_customer ON cx_actions (customer_id);
+
+CREATE TABLE IF NOT EXISTS cx_at_risk
+(
+    customer_id      TEXT    NOT NULL PRIMARY KEY,
+    tier             TEXT    NOT NULL,
+    gap              REAL    NOT NULL,
+    score            REAL    NOT NULL,
+    expectation      REAL    NOT NULL,
+    baseline         REAL    NOT NULL,
+    events_applied   INTEGER NOT NULL,
+    last_event_ticks INTEGER NOT NULL,
+    open_action_id   TEXT    NULL
+);
+CREATE INDEX IF NOT EXISTS ix_cx_at_risk_gap ON cx_at_risk (gap DESC, customer_id);
+CREATE INDEX IF NOT EXISTS ix_cx_at_risk_tier_gap ON cx_at_risk (tier, gap DESC, customer_id);

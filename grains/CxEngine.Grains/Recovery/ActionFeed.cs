@@ -1,0 +1,200 @@
+using System.Threading.Channels;
+using CxEngine.Customers;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CxEngine.Recovery;
+
+/// <summary>
+/// This silo's live view of the action log. It follows the log in the database (at once when the log
+/// writer on this silo appended, otherwise every <see cref="RecoveryOptions.FeedPollInterval"/>), in
+/// sequence order, and hands each entry to every subscribed watcher. It never waits for a watcher: one
+/// whose buffer is full is cut off and goes back to reading the log, so slow watchers cost neither
+/// ingest speed nor unbounded memory. It also trims the log to its retention.
+/// </summary>
+public sealed partial class ActionFeed(
+    RecoveryStore store,
+    IOptions<EngineOptions> options,
+    ILogger<ActionFeed> logger) : ILifecycleParticipant<ISiloLifecycle>, IDisposable
+{
+    private static readonly TimeSpan TrimEvery = TimeSpan.FromHours(1);
+
+    private readonly RecoveryOptions _options = options.Value.Recovery;
+    private readonly Lock _lock = new();
+    private readonly List<Subscription> _subscribers = [];
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _loop = Task.CompletedTask;
+    private long _head;
+
+    /// <summary>The sequence of the newest entry handed to watchers.</summary>
+    public long Head => Interlocked.Read(ref _head);
+
+    public int Watchers
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _subscribers.Count;
+            }
+        }
+    }
+
+    /// <summary>Live entries from now on. The reader completes if the watcher falls too far behind.</summary>
+    public Subscription Subscribe()
+    {
+        var subscription = new Subscription(this, _options.WatcherBuffer);
+        lock (_lock)
+        {
+            _subscribers.Add(subscription);
+        }
+
+        return subscription;
+    }
+
+    /// <summary>Something was appended on this silo: look now rather than at the next poll.</summary>
+    public void Wake()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already woken.
+        }
+    }
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(ActionFeed), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+
+    private async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref _head, await store.MaxSequenceAsync(cancellationToken));
+        _loop = FollowAsync(_stopping.Token);
+    }
+
+    private async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        lock (_lock)
+        {
+            foreach (var subscriber in _subscribers)
+            {
+                subscriber.Writer.TryComplete();
+            }
+        }
+    }
+
+    private async Task FollowAsync(CancellationToken cancellationToken)
+    {
+        var lastTrim = DateTime.MinValue;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                IReadOnlyList<RecoveryActionRecord> page;
+                do
+                {
+                    page = await store.ReadLogAsync(Head, 500, cancellationToken);
+                    foreach (var entry in page)
+                    {
+                        Publish(entry);
+                    }
+                }
+                while (page.Count == 500);
+
+                if (DateTime.UtcNow - lastTrim > TrimEvery)
+                {
+                    lastTrim = DateTime.UtcNow;
+                    var removed = await store.TrimAsync(DateTime.UtcNow - _options.LogRetention, cancellationToken);
+                    if (removed > 0)
+                    {
+                        LogTrimmed(logger, removed, _options.LogRetention);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogFollowFailed(logger, ex);
+            }
+
+            try
+            {
+                await _wake.WaitAsync(_options.FeedPollInterval, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void Publish(RecoveryActionRecord entry)
+    {
+        lock (_lock)
+        {
+            for (var i = _subscribers.Count - 1; i >= 0; i--)
+            {
+                var subscriber = _subscribers[i];
+                if (!subscriber.Writer.TryWrite(entry))
+                {
+                    // Full: cut it off; it catches up from the log.
+                    subscriber.Writer.TryComplete();
+                    _subscribers.RemoveAt(i);
+                }
+            }
+
+            Interlocked.Exchange(ref _head, entry.Sequence);
+        }
+    }
+
+    private void Unsubscribe(Subscription subscription)
+    {
+        lock (_lock)
+        {
+            _subscribers.Remove(subscription);
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping.Dispose();
+        _wake.Dispose();
+    }
+
+    public sealed class Subscription : IDisposable
+    {
+        private readonly ActionFeed _feed;
+        private readonly Channel<RecoveryActionRecord> _channel;
+
+        internal Subscription(ActionFeed feed, int capacity)
+        {
+            _feed = feed;
+            _channel = Channel.CreateBounded<RecoveryActionRecord>(new BoundedChannelOptions(capacity)
+            {
+                SingleReader = true,
+                SingleWriter = true,
+                FullMode = BoundedChannelFullMode.Wait,
+            });
+        }
+
+        public ChannelReader<RecoveryActionRecord> Reader => _channel.Reader;
+
+        internal ChannelWriter<RecoveryActionRecord> Writer => _channel.Writer;
+
+        public void Dispose()
+        {
+            _feed.Unsubscribe(this);
+            _channel.Writer.TryComplete();
+        }
+    }
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Following the action log failed; will retry")]
+    private static partial void LogFollowFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Information, Message = "Trimmed {Removed} action-log entries older than {Retention}")]
+    private static partial void LogTrimmed(ILogger logger, int removed, TimeSpan retention);
+}

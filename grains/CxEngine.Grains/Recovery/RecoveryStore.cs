@@ -1,0 +1,337 @@
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+using CxEngine.Customers;
+using CxEngine.Storage;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Orleans.Serialization;
+
+namespace CxEngine.Recovery;
+
+/// <summary>A customer below its tier's baseline, as the at-risk index holds it.</summary>
+[GenerateSerializer, Immutable, Alias("cx.AtRiskEntry")]
+public sealed record AtRiskEntry(
+    [property: Id(0)] string CustomerId,
+    [property: Id(1)] string Tier,
+    [property: Id(2)] double Score,
+    [property: Id(3)] double Expectation,
+    [property: Id(4)] double Baseline,
+    [property: Id(5)] long EventsApplied,
+    [property: Id(6)] DateTime? LastEventAt,
+    [property: Id(7)] string? OpenActionId)
+{
+    public double Gap => Baseline - Score;
+}
+
+public sealed record ActionQuery(
+    IReadOnlyCollection<ActionStatus> Statuses,
+    string? Tier,
+    Scoring.Severity MinSeverity,
+    string? CustomerId,
+    int PageSize,
+    long? BeforeSequence);
+
+/// <summary>
+/// The recovery side of the database, next to Orleans' grain state and in the same database: the
+/// append-only action log (strictly increasing sequence), the current state of every action, and the
+/// index of customers below baseline. Plain ADO.NET, because Orleans has no replayable log store; one
+/// set of statements serves SQLite and PostgreSQL (ticks for times, ON CONFLICT for upserts).
+/// </summary>
+public sealed class RecoveryStore : IDisposable
+{
+    private readonly DbProviderFactory _factory;
+    private readonly string _connectionString;
+    private readonly Serializer _serializer;
+    private readonly SqliteConnection? _keepAlive;
+
+    public RecoveryStore(StorageOptions options, Serializer serializer)
+    {
+        _serializer = serializer;
+        switch (options.Provider)
+        {
+            case StorageProvider.PostgreSql:
+                _factory = NpgsqlFactory.Instance;
+                _connectionString = options.EffectiveConnectionString;
+                break;
+            case StorageProvider.Memory:
+                // A shared in-memory SQLite database lives as long as one connection to it is open.
+                _factory = SqliteFactory.Instance;
+                _connectionString = $"Data Source=cxengine-{Guid.NewGuid():N};Mode=Memory;Cache=Shared";
+                _keepAlive = new SqliteConnection(_connectionString);
+                _keepAlive.Open();
+                break;
+            default:
+                _factory = SqliteFactory.Instance;
+                _connectionString = options.EffectiveConnectionString;
+                break;
+        }
+    }
+
+    /// <summary>The connection string of the database holding these tables (for the schema installer).</summary>
+    public string ConnectionString => _connectionString;
+
+    public async Task<long[]> AppendAsync(IReadOnlyList<RecoveryActionRecord> entries, DateTime now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var next = Convert.ToInt64(await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log", cancellationToken), CultureInfo.InvariantCulture);
+        var sequences = new long[entries.Count];
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            var existing = await ScalarAsync(connection, transaction,
+                "SELECT sequence FROM cx_action_log WHERE action_id = @action_id AND revision = @revision", cancellationToken,
+                ("action_id", entry.ActionId), ("revision", entry.Revision));
+            if (existing is not null and not DBNull)
+            {
+                sequences[i] = Convert.ToInt64(existing, CultureInfo.InvariantCulture);
+                continue;
+            }
+
+            var sequence = ++next;
+            sequences[i] = sequence;
+            var payload = _serializer.SerializeToArray(entry with { Sequence = sequence });
+            await ExecuteAsync(connection, transaction, """
+                INSERT INTO cx_action_log (sequence, action_id, revision, customer_id, tier, severity, status, change, created_ticks, payload)
+                VALUES (@sequence, @action_id, @revision, @customer_id, @tier, @severity, @status, @change, @created_ticks, @payload)
+                """, cancellationToken,
+                ("sequence", sequence), ("action_id", entry.ActionId), ("revision", entry.Revision), ("customer_id", entry.CustomerId),
+                ("tier", entry.Tier), ("severity", (int)entry.Severity), ("status", (int)entry.Status), ("change", (int)entry.Change),
+                ("created_ticks", now.Ticks), ("payload", payload));
+            await ExecuteAsync(connection, transaction, """
+                INSERT INTO cx_actions (action_id, customer_id, tier, severity, status, overdue, due_ticks, updated_ticks, revision, last_sequence, payload)
+                VALUES (@action_id, @customer_id, @tier, @severity, @status, @overdue, @due_ticks, @updated_ticks, @revision, @sequence, @payload)
+                ON CONFLICT (action_id) DO UPDATE SET
+                    tier = excluded.tier, severity = excluded.severity, status = excluded.status, overdue = excluded.overdue,
+                    due_ticks = excluded.due_ticks, updated_ticks = excluded.updated_ticks, revision = excluded.revision,
+                    last_sequence = excluded.last_sequence, payload = excluded.payload
+                WHERE cx_actions.revision < excluded.revision
+                """, cancellationToken,
+                ("action_id", entry.ActionId), ("customer_id", entry.CustomerId), ("tier", entry.Tier), ("severity", (int)entry.Severity),
+                ("status", (int)entry.Status), ("overdue", entry.Overdue ? 1 : 0), ("due_ticks", entry.DueBy.Ticks), ("updated_ticks", now.Ticks),
+                ("revision", entry.Revision), ("sequence", sequence), ("payload", payload));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return sequences;
+    }
+
+    public async Task<long> MaxSequenceAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return Convert.ToInt64(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log", cancellationToken), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Log entries after a sequence, in order.</summary>
+    public async Task<IReadOnlyList<RecoveryActionRecord>> ReadLogAsync(long afterSequence, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await ReadPayloadsAsync(connection,
+            "SELECT payload FROM cx_action_log WHERE sequence > @after ORDER BY sequence LIMIT @limit", cancellationToken,
+            ("after", afterSequence), ("limit", limit));
+    }
+
+    public async Task<RecoveryActionRecord?> GetActionAsync(string actionId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var found = await ReadPayloadsAsync(connection, "SELECT payload FROM cx_actions WHERE action_id = @action_id", cancellationToken, ("action_id", actionId));
+        return found.Count == 0 ? null : found[0];
+    }
+
+    /// <summary>Current state of actions, most recently changed first, keyset-paged on the sequence of the last change.</summary>
+    public async Task<IReadOnlyList<RecoveryActionRecord>> ListActionsAsync(ActionQuery query, CancellationToken cancellationToken = default)
+    {
+        var sql = new System.Text.StringBuilder("SELECT payload FROM cx_actions WHERE 1 = 1");
+        var parameters = new List<(string, object)>();
+        if (query.Statuses.Count > 0)
+        {
+            sql.Append(" AND status IN (");
+            var i = 0;
+            foreach (var status in query.Statuses)
+            {
+                sql.Append(i == 0 ? "" : ", ").Append("@s").Append(i);
+                parameters.Add(($"s{i}", (int)status));
+                i++;
+            }
+
+            sql.Append(')');
+        }
+
+        if (query.Tier is not null)
+        {
+            sql.Append(" AND tier = @tier");
+            parameters.Add(("tier", query.Tier));
+        }
+
+        if (query.MinSeverity > Scoring.Severity.None)
+        {
+            sql.Append(" AND severity >= @severity");
+            parameters.Add(("severity", (int)query.MinSeverity));
+        }
+
+        if (query.CustomerId is not null)
+        {
+            sql.Append(" AND customer_id = @customer_id");
+            parameters.Add(("customer_id", query.CustomerId));
+        }
+
+        if (query.BeforeSequence is { } before)
+        {
+            sql.Append(" AND last_sequence < @before");
+            parameters.Add(("before", before));
+        }
+
+        sql.Append(" ORDER BY last_sequence DESC LIMIT @limit");
+        parameters.Add(("limit", query.PageSize));
+        await using var connection = await OpenAsync(cancellationToken);
+        return await ReadPayloadsAsync(connection, sql.ToString(), cancellationToken, [.. parameters]);
+    }
+
+    /// <summary>Open, unacknowledged actions whose deadline has passed.</summary>
+    public async Task<IReadOnlyList<string>> FindOverdueAsync(DateTime now, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "SELECT action_id FROM cx_actions WHERE status IN (@open, @escalated) AND due_ticks <= @now ORDER BY due_ticks LIMIT @limit",
+            ("open", (int)ActionStatus.Open), ("escalated", (int)ActionStatus.Escalated), ("now", now.Ticks), ("limit", limit));
+        var ids = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>Puts a customer in the at-risk index (entry) or takes it out (null).</summary>
+    public async Task SetAtRiskAsync(string customerId, AtRiskEntry? entry, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        if (entry is null)
+        {
+            await ExecuteAsync(connection, null, "DELETE FROM cx_at_risk WHERE customer_id = @customer_id", cancellationToken, ("customer_id", customerId));
+            return;
+        }
+
+        await ExecuteAsync(connection, null, """
+            INSERT INTO cx_at_risk (customer_id, tier, gap, score, expectation, baseline, events_applied, last_event_ticks, open_action_id)
+            VALUES (@customer_id, @tier, @gap, @score, @expectation, @baseline, @events_applied, @last_event_ticks, @open_action_id)
+            ON CONFLICT (customer_id) DO UPDATE SET
+                tier = excluded.tier, gap = excluded.gap, score = excluded.score, expectation = excluded.expectation,
+                baseline = excluded.baseline, events_applied = excluded.events_applied,
+                last_event_ticks = excluded.last_event_ticks, open_action_id = excluded.open_action_id
+            """, cancellationToken,
+            ("customer_id", customerId), ("tier", entry.Tier), ("gap", entry.Gap), ("score", entry.Score), ("expectation", entry.Expectation),
+            ("baseline", entry.Baseline), ("events_applied", entry.EventsApplied), ("last_event_ticks", entry.LastEventAt?.Ticks ?? 0L),
+            ("open_action_id", (object?)entry.OpenActionId ?? DBNull.Value));
+    }
+
+    /// <summary>Customers below baseline, furthest below first; keyset-paged on (gap, customer id).</summary>
+    public async Task<IReadOnlyList<AtRiskEntry>> ListAtRiskAsync(string? tier, (double Gap, string CustomerId)? after, int limit, CancellationToken cancellationToken = default)
+    {
+        var sql = new System.Text.StringBuilder(
+            "SELECT customer_id, tier, score, expectation, baseline, events_applied, last_event_ticks, open_action_id FROM cx_at_risk WHERE 1 = 1");
+        var parameters = new List<(string, object)>();
+        if (tier is not null)
+        {
+            sql.Append(" AND tier = @tier");
+            parameters.Add(("tier", tier));
+        }
+
+        if (after is { } a)
+        {
+            sql.Append(" AND (gap < @gap OR (gap = @gap AND customer_id > @customer_id))");
+            parameters.Add(("gap", a.Gap));
+            parameters.Add(("customer_id", a.CustomerId));
+        }
+
+        sql.Append(" ORDER BY gap DESC, customer_id LIMIT @limit");
+        parameters.Add(("limit", limit));
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, sql.ToString(), [.. parameters]);
+        var entries = new List<AtRiskEntry>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var lastTicks = reader.GetInt64(6);
+            entries.Add(new AtRiskEntry(
+                reader.GetString(0), reader.GetString(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4), reader.GetInt64(5),
+                lastTicks == 0 ? null : new DateTime(lastTicks, DateTimeKind.Utc),
+                reader.IsDBNull(7) ? null : reader.GetString(7)));
+        }
+
+        return entries;
+    }
+
+    /// <summary>Drops log entries older than the cutoff (never the newest, so sequences keep rising) and closed actions not touched since.</summary>
+    public async Task<int> TrimAsync(DateTime cutoff, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var removed = await ExecuteAsync(connection, null,
+            "DELETE FROM cx_action_log WHERE created_ticks < @cutoff AND sequence < (SELECT MAX(sequence) FROM cx_action_log)", cancellationToken,
+            ("cutoff", cutoff.Ticks));
+        await ExecuteAsync(connection, null,
+            "DELETE FROM cx_actions WHERE status IN (@resolved, @recovered) AND updated_ticks < @cutoff", cancellationToken,
+            ("resolved", (int)ActionStatus.Resolved), ("recovered", (int)ActionStatus.Recovered), ("cutoff", cutoff.Ticks));
+        return removed;
+    }
+
+    public void Dispose() => _keepAlive?.Dispose();
+
+    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = _factory.CreateConnection()!;
+        connection.ConnectionString = _connectionString;
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    private async Task<IReadOnlyList<RecoveryActionRecord>> ReadPayloadsAsync(DbConnection connection, string sql, CancellationToken cancellationToken, params (string, object)[] parameters)
+    {
+        await using var command = Command(connection, null, sql, parameters);
+        var records = new List<RecoveryActionRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(_serializer.Deserialize<RecoveryActionRecord>((byte[])reader.GetValue(0))
+                ?? throw new InvalidDataException("an empty action payload in the recovery tables"));
+        }
+
+        return records;
+    }
+
+    private static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string, object)[] parameters)
+    {
+        await using var command = Command(connection, transaction, sql, parameters);
+        return await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string, object)[] parameters)
+    {
+        await using var command = Command(connection, transaction, sql, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            if (value is DBNull)
+            {
+                parameter.DbType = DbType.String;
+            }
+
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+}

@@ -1,0 +1,183 @@
+using CxEngine.Customers;
+using CxEngine.Recovery;
+using CxEngine.Scoring;
+using CxEngine.Silo.Grpc;
+using CxEngine.Silo.Ingest;
+using Grpc.Core;
+using V1 = CxEngine.Contracts.V1;
+
+namespace CxEngine.Silo.Services;
+
+/// <summary>Recovery: the durable, resumable feed of action changes, the action list, and the lifecycle.</summary>
+public sealed class RecoveryService(IGrainFactory grains, RecoveryStore store, ActionFeed feed) : V1.Recovery.RecoveryBase
+{
+    private const int ReplayPage = 500;
+    private const int MaxTextLength = 2000;
+
+    /// <summary>
+    /// Subscribes to the live feed first, then replays the log after the caller's position, then goes live:
+    /// anything that arrived while replaying is in the subscription and is skipped if already sent, and a
+    /// jump in the live sequence is filled from the log. A watcher cut off for being slow starts over the same way.
+    /// </summary>
+    public override async Task WatchActions(V1.WatchActionsRequest request, IServerStreamWriter<V1.RecoveryAction> responseStream, ServerCallContext context)
+    {
+        if (request.AfterSequence < -1)
+        {
+            throw new RequestValidationException(new FieldError("after_sequence", $"must be -1 (live only), 0 (from the oldest kept) or a sequence, got {request.AfterSequence}"));
+        }
+
+        if (!Enum.IsDefined(request.MinSeverity))
+        {
+            throw new RequestValidationException(new FieldError("min_severity", $"unknown value {(int)request.MinSeverity}"));
+        }
+
+        var tiers = request.Tiers.Count == 0 ? null : request.Tiers.ToHashSet(StringComparer.Ordinal);
+        var minSeverity = (Severity)request.MinSeverity;
+        var cancellationToken = context.CancellationToken;
+        var last = request.AfterSequence == -1 ? feed.Head : request.AfterSequence;
+
+        async Task SendAsync(RecoveryActionRecord entry)
+        {
+            if ((tiers is null || tiers.Contains(entry.Tier)) && entry.Severity >= minSeverity)
+            {
+                await responseStream.WriteAsync(ContractMapper.ToAction(entry), cancellationToken);
+            }
+
+            last = entry.Sequence;
+        }
+
+        async Task CatchUpAsync()
+        {
+            IReadOnlyList<RecoveryActionRecord> page;
+            do
+            {
+                page = await store.ReadLogAsync(last, ReplayPage, cancellationToken);
+                foreach (var entry in page)
+                {
+                    await SendAsync(entry);
+                }
+            }
+            while (page.Count == ReplayPage);
+        }
+
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            using var subscription = feed.Subscribe();
+            await CatchUpAsync();
+            await foreach (var entry in subscription.Reader.ReadAllAsync(cancellationToken))
+            {
+                if (entry.Sequence <= last)
+                {
+                    continue;
+                }
+
+                if (entry.Sequence > last + 1)
+                {
+                    await CatchUpAsync();
+                    if (entry.Sequence <= last)
+                    {
+                        continue;
+                    }
+                }
+
+                await SendAsync(entry);
+            }
+
+            // The subscription ended: this watcher fell behind (or the silo is stopping); read the log again.
+        }
+    }
+
+    public override async Task<V1.ListActionsResponse> ListActions(V1.ListActionsRequest request, ServerCallContext context)
+    {
+        foreach (var status in request.Statuses)
+        {
+            if (status == V1.ActionStatus.Unspecified || !Enum.IsDefined(status))
+            {
+                throw new RequestValidationException(new FieldError("statuses", $"unknown status {(int)status}"));
+            }
+        }
+
+        if (!Enum.IsDefined(request.MinSeverity))
+        {
+            throw new RequestValidationException(new FieldError("min_severity", $"unknown value {(int)request.MinSeverity}"));
+        }
+
+        if (request.CustomerId.Length > 0)
+        {
+            RequestValidationException.ThrowIf(EventValidation.CheckId("customer_id", request.CustomerId));
+        }
+
+        var pageSize = PageTokens.PageSize(request.PageSize);
+        var token = PageTokens.Decode(request.PageToken, 1);
+        var query = new ActionQuery(
+            [.. request.Statuses.Select(s => (ActionStatus)s).Distinct()],
+            request.Tier.Length > 0 ? request.Tier : null,
+            (Severity)request.MinSeverity,
+            request.CustomerId.Length > 0 ? request.CustomerId : null,
+            pageSize + 1,
+            token is null ? null : PageTokens.DecodeLong(token, 0));
+        var actions = await store.ListActionsAsync(query, context.CancellationToken);
+
+        var response = new V1.ListActionsResponse();
+        response.Actions.AddRange(actions.Take(pageSize).Select(ContractMapper.ToAction));
+        if (actions.Count > pageSize)
+        {
+            response.NextPageToken = PageTokens.Encode(actions[pageSize - 1].Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return response;
+    }
+
+    public override async Task<V1.RecoveryAction> AcknowledgeAction(V1.ActionRef request, ServerCallContext context)
+    {
+        var customer = Route(request.ActionId, request.By, request.Note);
+        var acknowledged = await customer.AcknowledgeActionAsync(request.ActionId, request.By, NullIfEmpty(request.Note)).WaitAsync(context.CancellationToken);
+        return ContractMapper.ToAction(acknowledged);
+    }
+
+    public override async Task<V1.RecoveryAction> ResolveAction(V1.ResolveActionRequest request, ServerCallContext context)
+    {
+        var customer = Route(request.ActionId, request.By, request.Note);
+        CheckText("outcome", request.Outcome);
+        var resolved = await customer.ResolveActionAsync(request.ActionId, request.By, NullIfEmpty(request.Note), NullIfEmpty(request.Outcome))
+            .WaitAsync(context.CancellationToken);
+        return ContractMapper.ToAction(resolved);
+    }
+
+    /// <summary>An action id names its customer ("customer#n"); the customer's grain owns the action.</summary>
+    private ICustomerGrain Route(string actionId, string by, string note)
+    {
+        if (string.IsNullOrWhiteSpace(actionId))
+        {
+            throw new RequestValidationException(new FieldError("action_id", "required"));
+        }
+
+        if (string.IsNullOrWhiteSpace(by))
+        {
+            throw new RequestValidationException(new FieldError("by", "required: who is doing this"));
+        }
+
+        if (by.Length > EventValidation.MaxIdLength)
+        {
+            throw new RequestValidationException(new FieldError("by", $"must be at most {EventValidation.MaxIdLength} characters"));
+        }
+
+        CheckText("note", note);
+        if (!RecoveryActionRecord.TryParseId(actionId, out var customerId, out _) || EventValidation.CheckId("customer_id", customerId) is not null)
+        {
+            throw new ActionNotFoundException($"no recovery action '{actionId}'");
+        }
+
+        return grains.GetGrain<ICustomerGrain>(customerId);
+    }
+
+    private static void CheckText(string field, string value)
+    {
+        if (value.Length > MaxTextLength)
+        {
+            throw new RequestValidationException(new FieldError(field, $"must be at most {MaxTextLength} characters, got {value.Length}"));
+        }
+    }
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+}
