@@ -82,6 +82,7 @@ public sealed class CrashTests
         }
 
         await workload.VerifyAllAppliedOnceInOrderAsync(second.Scores);
+        await workload.VerifyActionsRaisedOnceAsync(second.Recovery);
     }
 }
 

@@ -63,5 +63,6 @@ public sealed class FailoverTests(ITestOutputHelper output)
         Assert.Equal(0, waves.StreamFailures);
         await workload.VerifyAllAppliedOnceInOrderAsync(b.Scores);
         await workload.VerifyAllAppliedOnceInOrderAsync(c.Scores);
+        await workload.VerifyActionsRaisedOnceAsync(c.Recovery);
     }
 }

@@ -25,7 +25,10 @@ public sealed class SiloProcess : IAsyncDisposable
         Channel = GrpcChannel.ForAddress(url);
         Ingest = new V1.Ingest.IngestClient(Channel);
         Scores = new V1.Scores.ScoresClient(Channel);
+        Recovery = new V1.Recovery.RecoveryClient(Channel);
     }
+
+    public V1.Recovery.RecoveryClient Recovery { get; }
 
     public string Name { get; }
 

@@ -51,15 +51,22 @@ internal sealed class Workload
     public IReadOnlyDictionary<string, V1.InteractionEvent[]> ByCustomer { get; }
 
     /// <summary>The model applied once to each of the customer's events, in order.</summary>
-    public ScoreState Expected(string customerId)
+    public ScoreState Expected(string customerId) => Run(customerId).State;
+
+    /// <summary>How many recovery actions the model raises for the customer's events, in order.</summary>
+    public int ExpectedActions(string customerId) => Run(customerId).Raised;
+
+    private (ScoreState State, int Raised) Run(string customerId)
     {
         var policy = TierPolicy.Defaults.Single(t => t.Name == _tiers[customerId]);
         var state = ScoreState.Initial(policy);
         var open = Severity.None;
+        var raised = 0;
         foreach (var evt in ByCustomer[customerId])
         {
             var step = ScoringStep.Apply(state, Wire.Scoring(evt), policy, open);
             state = step.State;
+            raised += step.Recovery.Kind == RecoveryDecisionKind.Raise ? 1 : 0;
             open = step.Recovery.Kind switch
             {
                 RecoveryDecisionKind.Raise or RecoveryDecisionKind.Escalate => step.Recovery.Severity,
@@ -68,7 +75,17 @@ internal sealed class Workload
             };
         }
 
-        return state;
+        return (state, raised);
+    }
+
+    /// <summary>Every customer has exactly the actions the model raises: none raised twice, none lost.</summary>
+    public async Task VerifyActionsRaisedOnceAsync(V1.Recovery.RecoveryClient recovery)
+    {
+        foreach (var id in ByCustomer.Keys)
+        {
+            var actions = await recovery.ListActionsAsync(new V1.ListActionsRequest { CustomerId = id, PageSize = 1000 });
+            Assert.True(ExpectedActions(id) == actions.Actions.Count, $"{id}: {actions.Actions.Count} actions, the model raises {ExpectedActions(id)}");
+        }
     }
 
     /// <summary>Every customer has every event applied exactly once, and the score the model gives them in order.</summary>

@@ -24,7 +24,10 @@ public sealed class EngineHost : IAsyncDisposable
         Ingest = new V1.Ingest.IngestClient(Channel);
         Scores = new V1.Scores.ScoresClient(Channel);
         Policies = new V1.Policies.PoliciesClient(Channel);
+        Recovery = new V1.Recovery.RecoveryClient(Channel);
     }
+
+    public V1.Recovery.RecoveryClient Recovery { get; }
 
     public string Url { get; }
 
@@ -38,7 +41,9 @@ public sealed class EngineHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static WebApplication Build(string dataDirectory, params string[] extraArgs)
+    public static WebApplication Build(string dataDirectory, params string[] extraArgs) => Build(dataDirectory, null, extraArgs);
+
+    public static WebApplication Build(string dataDirectory, Action<WebApplicationBuilder>? configure, params string[] extraArgs)
     {
         string[] args =
         [
@@ -51,12 +56,14 @@ public sealed class EngineHost : IAsyncDisposable
             "--Logging:LogLevel:Orleans=Error",
             .. extraArgs,
         ];
-        return CxEngineHost.Build(args);
+        return CxEngineHost.Build(args, configure);
     }
 
-    public static async Task<EngineHost> StartAsync(string dataDirectory, params string[] extraArgs)
+    public static Task<EngineHost> StartAsync(string dataDirectory, params string[] extraArgs) => StartAsync(dataDirectory, null, extraArgs);
+
+    public static async Task<EngineHost> StartAsync(string dataDirectory, Action<WebApplicationBuilder>? configure, params string[] extraArgs)
     {
-        var app = Build(dataDirectory, extraArgs);
+        var app = Build(dataDirectory, configure, extraArgs);
         await app.StartAsync();
         var host = new EngineHost(app, app.Urls.Single());
         await host.WaitUntilServingAsync();
