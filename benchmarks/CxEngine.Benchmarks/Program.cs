@@ -1,3 +1,4 @@
 using BenchmarkDotNet.Running;
+using CxEngine.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+BenchmarkSwitcher.FromAssembly(typeof(ScoringStepBenchmarks).Assembly).Run(args);

@@ -4,7 +4,9 @@ using CxEngine.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -24,7 +26,8 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<TierCatalogCache>());
 
         // Recovery: the action log, the current actions and the at-risk index live next to the grain state.
-        silo.Services.AddSingleton(sp => new RecoveryStore(storage, sp.GetRequiredService<Serializer>()));
+        silo.Services.AddSingleton(sp => new CxDatabase(storage, sp.GetRequiredService<ILoggerFactory>()));
+        silo.Services.AddSingleton(sp => new RecoveryStore(sp.GetRequiredService<CxDatabase>(), sp.GetRequiredService<Serializer>()));
         silo.Services.AddSingleton<ActionFeed>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ActionFeed>());
         silo.Services.AddSingleton<OverdueSweeper>();
@@ -34,11 +37,18 @@ public static class SiloBuilderExtensions
         if (storage.ApplySchemaOnStart || storage.Provider == StorageProvider.Memory)
         {
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp =>
-                new SchemaInstaller(storage, sp.GetRequiredService<RecoveryStore>().ConnectionString, sp.GetRequiredService<ILogger<SchemaInstaller>>()));
+                new SchemaInstaller(storage, sp.GetRequiredService<CxDatabase>().ConnectionString, sp.GetRequiredService<ILogger<SchemaInstaller>>()));
         }
 
         switch (storage.Provider)
         {
+            case StorageProvider.Sqlite when storage.SqliteStateWriter == SqliteStateWriter.GroupCommit:
+                silo.Services.AddGrainStorage(CxStorage.Name, (sp, _) => new GroupCommitGrainStorage(
+                    storage.EffectiveConnectionString,
+                    sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+                    sp.GetRequiredService<CxDatabase>().SqliteWriter!,
+                    new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>())));
+                break;
             case StorageProvider.Sqlite:
             case StorageProvider.PostgreSql:
                 silo.AddAdoNetGrainStorage(CxStorage.Name, options =>
@@ -52,6 +62,8 @@ public static class SiloBuilderExtensions
                 break;
             case StorageProvider.Memory:
                 silo.AddMemoryGrainStorage(CxStorage.Name);
+                silo.Services.AddOptions<MemoryGrainStorageOptions>(CxStorage.Name)
+                    .PostConfigure<Serializer>((options, serializer) => options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(storage), storage.Provider, "unknown storage provider");

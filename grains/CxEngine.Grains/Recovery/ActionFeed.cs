@@ -109,7 +109,7 @@ public sealed partial class ActionFeed(
                 if (DateTime.UtcNow - lastTrim > TrimEvery)
                 {
                     lastTrim = DateTime.UtcNow;
-                    var removed = await store.TrimAsync(DateTime.UtcNow - _options.LogRetention, cancellationToken);
+                    var removed = await store.TrimAsync(DateTime.UtcNow - _options.LogRetention);
                     if (removed > 0)
                     {
                         LogTrimmed(logger, removed, _options.LogRetention);

@@ -38,43 +38,22 @@ public sealed record ActionQuery(
 /// index of customers below baseline. Plain ADO.NET, because Orleans has no replayable log store; one
 /// set of statements serves SQLite and PostgreSQL (ticks for times, ON CONFLICT for upserts).
 /// </summary>
-public sealed class RecoveryStore : IDisposable
+public sealed class RecoveryStore
 {
-    private readonly DbProviderFactory _factory;
-    private readonly string _connectionString;
+    private readonly CxDatabase _db;
     private readonly Serializer _serializer;
-    private readonly SqliteConnection? _keepAlive;
 
-    public RecoveryStore(StorageOptions options, Serializer serializer)
+    public RecoveryStore(CxDatabase db, Serializer serializer)
     {
+        _db = db;
         _serializer = serializer;
-        switch (options.Provider)
-        {
-            case StorageProvider.PostgreSql:
-                _factory = NpgsqlFactory.Instance;
-                _connectionString = options.EffectiveConnectionString;
-                break;
-            case StorageProvider.Memory:
-                // A shared in-memory SQLite database lives as long as one connection to it is open.
-                _factory = SqliteFactory.Instance;
-                _connectionString = $"Data Source=cxengine-{Guid.NewGuid():N};Mode=Memory;Cache=Shared";
-                _keepAlive = new SqliteConnection(_connectionString);
-                _keepAlive.Open();
-                break;
-            default:
-                _factory = SqliteFactory.Instance;
-                _connectionString = options.EffectiveConnectionString;
-                break;
-        }
     }
 
-    /// <summary>The connection string of the database holding these tables (for the schema installer).</summary>
-    public string ConnectionString => _connectionString;
+    public Task<long[]> AppendAsync(IReadOnlyList<RecoveryActionRecord> entries, DateTime now) =>
+        _db.Writes.RunAsync((connection, transaction, cancellationToken) => AppendAsync(connection, transaction, entries, now, cancellationToken));
 
-    public async Task<long[]> AppendAsync(IReadOnlyList<RecoveryActionRecord> entries, DateTime now, CancellationToken cancellationToken = default)
+    private async Task<long[]> AppendAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RecoveryActionRecord> entries, DateTime now, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var next = Convert.ToInt64(await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log", cancellationToken), CultureInfo.InvariantCulture);
         var sequences = new long[entries.Count];
         for (var i = 0; i < entries.Count; i++)
@@ -113,29 +92,24 @@ public sealed class RecoveryStore : IDisposable
                 ("revision", entry.Revision), ("sequence", sequence), ("payload", payload));
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return sequences;
     }
 
-    public async Task<long> MaxSequenceAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        return Convert.ToInt64(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log", cancellationToken), CultureInfo.InvariantCulture);
-    }
+    public Task<long> MaxSequenceAsync(CancellationToken cancellationToken = default) =>
+        _db.ReadAsync(async (connection, ct) =>
+            Convert.ToInt64(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log", ct), CultureInfo.InvariantCulture),
+            cancellationToken);
 
     /// <summary>Log entries after a sequence, in order.</summary>
-    public async Task<IReadOnlyList<RecoveryActionRecord>> ReadLogAsync(long afterSequence, int limit, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        return await ReadPayloadsAsync(connection,
-            "SELECT payload FROM cx_action_log WHERE sequence > @after ORDER BY sequence LIMIT @limit", cancellationToken,
-            ("after", afterSequence), ("limit", limit));
-    }
+    public Task<IReadOnlyList<RecoveryActionRecord>> ReadLogAsync(long afterSequence, int limit, CancellationToken cancellationToken = default) =>
+        _db.ReadAsync((connection, ct) => ReadPayloadsAsync(connection,
+            "SELECT payload FROM cx_action_log WHERE sequence > @after ORDER BY sequence LIMIT @limit", ct,
+            ("after", afterSequence), ("limit", limit)), cancellationToken);
 
     public async Task<RecoveryActionRecord?> GetActionAsync(string actionId, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        var found = await ReadPayloadsAsync(connection, "SELECT payload FROM cx_actions WHERE action_id = @action_id", cancellationToken, ("action_id", actionId));
+        var found = await _db.ReadAsync((connection, ct) =>
+            ReadPayloadsAsync(connection, "SELECT payload FROM cx_actions WHERE action_id = @action_id", ct, ("action_id", actionId)), cancellationToken);
         return found.Count == 0 ? null : found[0];
     }
 
@@ -184,38 +158,38 @@ public sealed class RecoveryStore : IDisposable
 
         sql.Append(" ORDER BY last_sequence DESC LIMIT @limit");
         parameters.Add(("limit", query.PageSize));
-        await using var connection = await OpenAsync(cancellationToken);
-        return await ReadPayloadsAsync(connection, sql.ToString(), cancellationToken, [.. parameters]);
+        return await _db.ReadAsync((connection, ct) => ReadPayloadsAsync(connection, sql.ToString(), ct, [.. parameters]), cancellationToken);
     }
 
     /// <summary>Open, unacknowledged actions whose deadline has passed.</summary>
-    public async Task<IReadOnlyList<string>> FindOverdueAsync(DateTime now, int limit, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null,
-            "SELECT action_id FROM cx_actions WHERE status IN (@open, @escalated) AND due_ticks <= @now ORDER BY due_ticks LIMIT @limit",
-            ("open", (int)ActionStatus.Open), ("escalated", (int)ActionStatus.Escalated), ("now", now.Ticks), ("limit", limit));
-        var ids = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+    public Task<IReadOnlyList<string>> FindOverdueAsync(DateTime now, int limit, CancellationToken cancellationToken = default) =>
+        _db.ReadAsync<IReadOnlyList<string>>(async (connection, ct) =>
         {
-            ids.Add(reader.GetString(0));
-        }
+            await using var command = Command(connection, null,
+                "SELECT action_id FROM cx_actions WHERE status IN (@open, @escalated) AND due_ticks <= @now ORDER BY due_ticks LIMIT @limit",
+                ("open", (int)ActionStatus.Open), ("escalated", (int)ActionStatus.Escalated), ("now", now.Ticks), ("limit", limit));
+            var ids = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                ids.Add(reader.GetString(0));
+            }
 
-        return ids;
-    }
+            return ids;
+        }, cancellationToken);
 
     /// <summary>Puts a customer in the at-risk index (entry) or takes it out (null).</summary>
-    public async Task SetAtRiskAsync(string customerId, AtRiskEntry? entry, CancellationToken cancellationToken = default)
+    public Task SetAtRiskAsync(string customerId, AtRiskEntry? entry) =>
+        _db.Writes.RunAsync((connection, transaction, cancellationToken) => SetAtRiskAsync(connection, transaction, customerId, entry, cancellationToken));
+
+    private static async Task<int> SetAtRiskAsync(DbConnection connection, DbTransaction transaction, string customerId, AtRiskEntry? entry, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
         if (entry is null)
         {
-            await ExecuteAsync(connection, null, "DELETE FROM cx_at_risk WHERE customer_id = @customer_id", cancellationToken, ("customer_id", customerId));
-            return;
+            return await ExecuteAsync(connection, transaction, "DELETE FROM cx_at_risk WHERE customer_id = @customer_id", cancellationToken, ("customer_id", customerId));
         }
 
-        await ExecuteAsync(connection, null, """
+        return await ExecuteAsync(connection, transaction, """
             INSERT INTO cx_at_risk (customer_id, tier, gap, score, expectation, baseline, events_applied, last_event_ticks, open_action_id)
             VALUES (@customer_id, @tier, @gap, @score, @expectation, @baseline, @events_applied, @last_event_ticks, @open_action_id)
             ON CONFLICT (customer_id) DO UPDATE SET
@@ -249,8 +223,12 @@ public sealed class RecoveryStore : IDisposable
 
         sql.Append(" ORDER BY gap DESC, customer_id LIMIT @limit");
         parameters.Add(("limit", limit));
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, sql.ToString(), [.. parameters]);
+        return await _db.ReadAsync((connection, ct) => ReadAtRiskAsync(connection, sql.ToString(), [.. parameters], ct), cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<AtRiskEntry>> ReadAtRiskAsync(DbConnection connection, string sql, (string, object)[] parameters, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, null, sql, parameters);
         var entries = new List<AtRiskEntry>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -266,26 +244,18 @@ public sealed class RecoveryStore : IDisposable
     }
 
     /// <summary>Drops log entries older than the cutoff (never the newest, so sequences keep rising) and closed actions not touched since.</summary>
-    public async Task<int> TrimAsync(DateTime cutoff, CancellationToken cancellationToken = default)
+    public Task<int> TrimAsync(DateTime cutoff) =>
+        _db.Writes.RunAsync((connection, transaction, cancellationToken) => TrimAsync(connection, transaction, cutoff, cancellationToken));
+
+    private static async Task<int> TrimAsync(DbConnection connection, DbTransaction transaction, DateTime cutoff, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        var removed = await ExecuteAsync(connection, null,
+        var removed = await ExecuteAsync(connection, transaction,
             "DELETE FROM cx_action_log WHERE created_ticks < @cutoff AND sequence < (SELECT MAX(sequence) FROM cx_action_log)", cancellationToken,
             ("cutoff", cutoff.Ticks));
-        await ExecuteAsync(connection, null,
+        await ExecuteAsync(connection, transaction,
             "DELETE FROM cx_actions WHERE status IN (@resolved, @recovered) AND updated_ticks < @cutoff", cancellationToken,
             ("resolved", (int)ActionStatus.Resolved), ("recovered", (int)ActionStatus.Recovered), ("cutoff", cutoff.Ticks));
         return removed;
-    }
-
-    public void Dispose() => _keepAlive?.Dispose();
-
-    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = _factory.CreateConnection()!;
-        connection.ConnectionString = _connectionString;
-        await connection.OpenAsync(cancellationToken);
-        return connection;
     }
 
     private async Task<IReadOnlyList<RecoveryActionRecord>> ReadPayloadsAsync(DbConnection connection, string sql, CancellationToken cancellationToken, params (string, object)[] parameters)

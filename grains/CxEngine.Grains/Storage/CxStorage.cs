@@ -27,6 +27,12 @@ public enum StorageProvider
     Memory = 2,
 }
 
+public enum SqliteStateWriter
+{
+    GroupCommit = 0,
+    AdoNet = 1,
+}
+
 /// <summary>Where state is kept, bound from "CxEngine:Storage".</summary>
 public sealed class StorageOptions : IValidatableObject
 {
@@ -47,6 +53,13 @@ public sealed class StorageOptions : IValidatableObject
     /// Also read from the environment as CxEngine__Storage__ConnectionString.
     /// </summary>
     public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// How grain state is written on SQLite: <see cref="SqliteStateWriter.GroupCommit"/> (default) commits the writes of
+    /// many grains in one transaction; <see cref="SqliteStateWriter.AdoNet"/> uses Orleans' ADO.NET provider, one
+    /// transaction per grain write (about 1,700 events/s here, see the README).
+    /// </summary>
+    public SqliteStateWriter SqliteStateWriter { get; set; } = SqliteStateWriter.GroupCommit;
 
     /// <summary>Apply the (idempotent) schema script at start. Turn off where the engine's database user may not change the schema.</summary>
     public bool ApplySchemaOnStart { get; set; } = true;

@@ -141,3 +141,15 @@ CREATE TABLE IF NOT EXISTS cx_at_risk
 );
 CREATE INDEX IF NOT EXISTS ix_cx_at_risk_gap ON cx_at_risk (gap DESC, customer_id);
 CREATE INDEX IF NOT EXISTS ix_cx_at_risk_tier_gap ON cx_at_risk (tier, gap DESC, customer_id);
+
+-- Grain state written by CxEngine's group-commit storage (the default on SQLite; see GroupCommitGrainStorage).
+CREATE TABLE IF NOT EXISTS cx_grain_state
+(
+    service_id     TEXT    NOT NULL,
+    state_name     TEXT    NOT NULL,
+    grain_id       TEXT    NOT NULL,
+    version        INTEGER NOT NULL,
+    payload        BLOB    NULL,
+    modified_ticks INTEGER NOT NULL,
+    PRIMARY KEY (service_id, state_name, grain_id)
+) WITHOUT ROWID;

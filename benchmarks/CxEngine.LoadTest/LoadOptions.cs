@@ -1,0 +1,64 @@
+using System.Globalization;
+
+namespace CxEngine.LoadTest;
+
+/// <summary>Command line of the load tool. Every option has a default; --help lists them.</summary>
+internal sealed record LoadOptions
+{
+    public string Target { get; init; } = "http://localhost:50051";
+    public int Streams { get; init; } = 8;
+    public int Customers { get; init; } = 100_000;
+    public int Events { get; init; } = 300_000;
+    public int Warmup { get; init; } = 20_000;
+    /// <summary>Events per second in total, open loop; 0 = as fast as the engine takes them.</summary>
+    public double Rate { get; init; }
+    public bool Ceiling { get; init; } = true;
+    public string? Json { get; init; }
+    public string? Plot { get; init; }
+    public int Seed { get; init; } = 1;
+
+    public const string Usage = """
+        cxengine-load --target URL [options]
+          --target URL        engine to drive (default http://localhost:50051)
+          --streams N         concurrent StreamEvents calls (default 8)
+          --customers N       distinct customers (default 100000)
+          --events N          measured events (default 300000)
+          --warmup N          events sent first and not measured (default 20000)
+          --rate R            open-loop target rate in events/s over all streams; 0 = maximum (default 0)
+          --no-ceiling        skip the no-op server run
+          --json FILE         write the summary as JSON
+          --plot FILE.png     sweep rates (25..100 % of the maximum) and draw latency against throughput
+          --seed N            traffic seed (default 1)
+        """;
+
+    public static LoadOptions Parse(string[] args)
+    {
+        var options = new LoadOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            options = args[i] switch
+            {
+                "--target" => options with { Target = Next() },
+                "--streams" => options with { Streams = Positive(Next(), "--streams") },
+                "--customers" => options with { Customers = Positive(Next(), "--customers") },
+                "--events" => options with { Events = Positive(Next(), "--events") },
+                "--warmup" => options with { Warmup = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--rate" => options with { Rate = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--no-ceiling" => options with { Ceiling = false },
+                "--json" => options with { Json = Next() },
+                "--plot" => options with { Plot = Next() },
+                "--seed" => options with { Seed = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                _ => throw new ArgumentException($"unknown option {args[i]}"),
+            };
+        }
+
+        return options;
+    }
+
+    private static int Positive(string value, string name)
+    {
+        var parsed = int.Parse(value, CultureInfo.InvariantCulture);
+        return parsed > 0 ? parsed : throw new ArgumentException($"{name} must be above 0");
+    }
+}
