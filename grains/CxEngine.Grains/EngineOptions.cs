@@ -38,13 +38,13 @@ public sealed class EngineOptions
 
 public sealed class CustomerLimits
 {
-    /// <summary>How many recent event ids each customer remembers to answer retries as duplicates.</summary>
+    /// <summary>How many recent event ids each customer remembers (8 bytes each) to answer retries as duplicates.</summary>
     [Range(16, 100_000)]
-    public int IdempotencyWindow { get; set; } = 512;
+    public int IdempotencyWindow { get; set; } = 256;
 
     /// <summary>How many score changes each customer keeps to explain its score.</summary>
     [Range(3, 10_000)]
-    public int HistoryLength { get; set; } = 32;
+    public int HistoryLength { get; set; } = 16;
 
     /// <summary>How many events one grain call applies at most (a stream's waiting events are split beyond this).</summary>
     [Range(1, 10_000)]

@@ -43,11 +43,17 @@ public static class SiloBuilderExtensions
         switch (storage.Provider)
         {
             case StorageProvider.Sqlite when storage.SqliteStateWriter == SqliteStateWriter.GroupCommit:
-                silo.Services.AddGrainStorage(CxStorage.Name, (sp, _) => new GroupCommitGrainStorage(
-                    storage.EffectiveConnectionString,
-                    sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
-                    sp.GetRequiredService<CxDatabase>().SqliteWriter!,
-                    new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>())));
+            case StorageProvider.Memory:
+                // Memory is the same group-commit path on an in-memory SQLite database: volatile, nothing else different.
+                silo.Services.AddGrainStorage(CxStorage.Name, (sp, _) =>
+                {
+                    var database = sp.GetRequiredService<CxDatabase>();
+                    return new GroupCommitGrainStorage(
+                        database.ConnectionString,
+                        sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+                        database.SqliteWriter!,
+                        sp.GetRequiredService<Serializer>());
+                });
                 break;
             case StorageProvider.Sqlite:
             case StorageProvider.PostgreSql:
@@ -58,11 +64,6 @@ public static class SiloBuilderExtensions
                 });
                 // Compact, version-tolerant binary state (the provider's default is JSON).
                 silo.Services.AddOptions<AdoNetGrainStorageOptions>(CxStorage.Name)
-                    .PostConfigure<Serializer>((options, serializer) => options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
-                break;
-            case StorageProvider.Memory:
-                silo.AddMemoryGrainStorage(CxStorage.Name);
-                silo.Services.AddOptions<MemoryGrainStorageOptions>(CxStorage.Name)
                     .PostConfigure<Serializer>((options, serializer) => options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
                 break;
             default:

@@ -38,7 +38,7 @@ public sealed partial class CustomerGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _seen.Load(S.RecentEventIds, _limits.IdempotencyWindow);
+        _seen.Load(S, _limits.IdempotencyWindow);
         // Side effects a previous activation stored but could not deliver go out first.
         await TryFlushAsync();
     }
@@ -55,7 +55,8 @@ public sealed partial class CustomerGrain(
         for (var i = 0; i < events.Count; i++)
         {
             var evt = events[i];
-            if (_seen.Contains(evt.EventId))
+            var idHash = EventIdWindow.Hash(evt.EventId);
+            if (_seen.Contains(idHash))
             {
                 outcomes[i] = new EventOutcome(evt.EventId, EventStatus.Duplicate, Snapshot(catalog));
                 continue;
@@ -85,7 +86,7 @@ public sealed partial class CustomerGrain(
 
             S.Score = result.State;
             S.EventsApplied++;
-            _seen.Add(evt.EventId);
+            _seen.Add(idHash);
             var change = ScoreChangeRecord.From(evt, result.Explanation, now);
             AppendHistory(change);
             var action = ApplyRecovery(result.Recovery, evt.EventId, policy, now);
@@ -455,7 +456,7 @@ public sealed partial class CustomerGrain(
             try
             {
                 await state.ReadStateAsync();
-                _seen.Load(S.RecentEventIds, _limits.IdempotencyWindow);
+                _seen.Load(S, _limits.IdempotencyWindow);
             }
             catch (Exception reloadError)
             {

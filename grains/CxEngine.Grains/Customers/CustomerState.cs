@@ -21,8 +21,15 @@ public sealed class CustomerState
     /// <summary>The last score changes, oldest first, at most the configured history length.</summary>
     [Id(5)] public List<ScoreChangeRecord> History { get; set; } = [];
 
-    /// <summary>The last applied event ids, oldest first, at most the configured idempotency window.</summary>
-    [Id(6)] public List<string> RecentEventIds { get; set; } = [];
+    // Id 6 held the event ids themselves before they were kept as hashes; ids are never reused.
+
+    /// <summary>64-bit hashes of the last applied event ids (a ring of at most the idempotency window).</summary>
+    [Id(10)] public long[] RecentEventHashes { get; set; } = [];
+
+    [Id(11)] public int RecentEventCount { get; set; }
+
+    /// <summary>Where the next hash goes once the ring is full.</summary>
+    [Id(12)] public int RecentEventNext { get; set; }
 
     /// <summary>
     /// Action-log entries written with this state but not yet appended to the log. Appended before the

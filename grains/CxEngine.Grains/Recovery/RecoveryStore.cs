@@ -50,7 +50,7 @@ public sealed class RecoveryStore
     }
 
     public Task<long[]> AppendAsync(IReadOnlyList<RecoveryActionRecord> entries, DateTime now) =>
-        _db.Writes.RunAsync((connection, transaction, cancellationToken) => AppendAsync(connection, transaction, entries, now, cancellationToken));
+        _db.Writes.RunAsync((connection, transaction, cancellationToken) => AppendAsync(connection, transaction, entries, now, cancellationToken), atomic: true);
 
     private async Task<long[]> AppendAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RecoveryActionRecord> entries, DateTime now, CancellationToken cancellationToken)
     {

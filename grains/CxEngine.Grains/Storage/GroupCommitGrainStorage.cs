@@ -1,4 +1,6 @@
+using System.Buffers;
 using Microsoft.Data.Sqlite;
+using Orleans.Serialization;
 using Orleans.Storage;
 
 namespace CxEngine.Storage;
@@ -13,8 +15,12 @@ public sealed class GroupCommitGrainStorage(
     string connectionString,
     string serviceId,
     SqliteWriter writer,
-    IGrainStorageSerializer serializer) : IGrainStorage
+    Serializer serializer) : IGrainStorage
 {
+    // One growing buffer per thread: serialising a state costs one exact-size array, not a chain of doublings.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         Task.Run(() =>
         {
@@ -29,7 +35,7 @@ public sealed class GroupCommitGrainStorage(
                 grainState.ETag = reader.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 grainState.RecordExists = !reader.IsDBNull(1);
                 grainState.State = grainState.RecordExists
-                    ? serializer.Deserialize<T>(new BinaryData((byte[])reader.GetValue(1)))
+                    ? serializer.Deserialize<T>((byte[])reader.GetValue(1))
                     : Activator.CreateInstance<T>();
             }
             else
@@ -42,7 +48,10 @@ public sealed class GroupCommitGrainStorage(
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        var payload = serializer.Serialize(grainState.State).ToArray();
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        serializer.Serialize(grainState.State, buffer);
+        var payload = buffer.WrittenSpan.ToArray();
         var newVersion = await WriteAsync(stateName, grainId, grainState.ETag, payload);
         grainState.ETag = newVersion;
         grainState.RecordExists = true;

@@ -11,7 +11,11 @@ public delegate Task<T> DbWork<T>(DbConnection connection, DbTransaction transac
 /// <summary>Where writes to the engine's database go.</summary>
 public interface IWriteQueue
 {
-    Task<T> RunAsync<T>(DbWork<T> work);
+    /// <summary>
+    /// Runs the work in a transaction and completes after the commit. Work of several statements that must
+    /// stand or fall together says so with <paramref name="atomic"/>; a single statement is atomic anyway.
+    /// </summary>
+    Task<T> RunAsync<T>(DbWork<T> work, bool atomic = false);
 }
 
 /// <summary>
@@ -46,9 +50,9 @@ public sealed partial class SqliteWriter : IWriteQueue, IAsyncDisposable
     private long _commits;
     private long _writes;
 
-    public Task<T> RunAsync<T>(DbWork<T> work)
+    public Task<T> RunAsync<T>(DbWork<T> work, bool atomic = false)
     {
-        var item = new WorkItem<T>(work);
+        var item = new WorkItem<T>(work, atomic);
         if (!_queue.Writer.TryWrite(item))
         {
             throw new StorageUnavailableException("the SQLite writer is stopped");
@@ -87,16 +91,29 @@ public sealed partial class SqliteWriter : IWriteQueue, IAsyncDisposable
                 for (var i = 0; i < batch.Count; i++)
                 {
                     // Each piece of work is all or nothing on its own; one failing does not undo the others.
-                    await Savepoint(connection, transaction, "SAVEPOINT w");
+                    // A single statement is undone by SQLite itself; several need a savepoint.
+                    var atomic = batch[i].Atomic;
+                    if (atomic)
+                    {
+                        await Savepoint(connection, transaction, "SAVEPOINT w");
+                    }
+
                     try
                     {
                         await batch[i].RunAsync(connection, transaction);
-                        await Savepoint(connection, transaction, "RELEASE w");
+                        if (atomic)
+                        {
+                            await Savepoint(connection, transaction, "RELEASE w");
+                        }
                     }
                     catch (Exception ex) when (ex is not SqliteException { SqliteErrorCode: 10 or 13 }) // I/O error, disk full: the whole batch fails
                     {
-                        await Savepoint(connection, transaction, "ROLLBACK TO w");
-                        await Savepoint(connection, transaction, "RELEASE w");
+                        if (atomic)
+                        {
+                            await Savepoint(connection, transaction, "ROLLBACK TO w");
+                            await Savepoint(connection, transaction, "RELEASE w");
+                        }
+
                         batch[i].Fail(ex);
                     }
                 }
@@ -142,6 +159,8 @@ public sealed partial class SqliteWriter : IWriteQueue, IAsyncDisposable
 
     private interface IWorkItem
     {
+        bool Atomic { get; }
+
         Task RunAsync(DbConnection connection, DbTransaction transaction);
 
         void Complete();
@@ -149,8 +168,10 @@ public sealed partial class SqliteWriter : IWriteQueue, IAsyncDisposable
         void Fail(Exception error);
     }
 
-    private sealed class WorkItem<T>(DbWork<T> work) : IWorkItem
+    private sealed class WorkItem<T>(DbWork<T> work, bool atomic) : IWorkItem
     {
+        public bool Atomic => atomic;
+
         private T _result = default!;
         private Exception? _error;
 
@@ -185,7 +206,7 @@ public sealed partial class SqliteWriter : IWriteQueue, IAsyncDisposable
 /// <summary>For PostgreSQL: each piece of work in its own transaction on a pooled connection (PostgreSQL commits concurrently).</summary>
 public sealed class DirectWriteQueue(Func<DbConnection> connect) : IWriteQueue
 {
-    public async Task<T> RunAsync<T>(DbWork<T> work)
+    public async Task<T> RunAsync<T>(DbWork<T> work, bool atomic = false)
     {
         await using var connection = connect();
         await connection.OpenAsync();
