@@ -5,8 +5,9 @@ using System.IO.Hashing;
 namespace CxEngine.LoadTest;
 
 /// <summary>
-/// Draws latency (p50 and p99, ms) against achieved throughput (events/s) as a PNG, with no drawing
-/// library: a pixel buffer, straight lines, square markers, axes with ticks, written as a minimal PNG.
+/// Draws latency (p50 and p99, ms, log scale: one grid line per decade) against achieved throughput
+/// (events/s, ten ticks) as a PNG, with no drawing library: a pixel buffer, lines, square markers,
+/// written as a minimal PNG. The numbers and the axis ranges go in a .txt beside it.
 /// </summary>
 internal static class LatencyPlot
 {
@@ -17,18 +18,25 @@ internal static class LatencyPlot
         var pixels = new byte[Width * Height * 3];
         Array.Fill(pixels, (byte)255);
         var maxX = Nice(points.Max(p => p.Throughput));
-        var maxY = Nice(points.Max(p => p.P99));
-        (int, int) Map(double x, double y) => (Left + (int)(x / maxX * (Width - Left - Right)), Height - Bottom - (int)(y / maxY * (Height - Top - Bottom)));
+        var minDecade = Math.Floor(Math.Log10(Math.Max(0.01, points.Min(p => p.P50))));
+        var maxDecade = Math.Ceiling(Math.Log10(Math.Max(0.1, points.Max(p => p.P99))));
+        (int, int) Map(double x, double y) => (
+            Left + (int)(x / maxX * (Width - Left - Right)),
+            Height - Bottom - (int)((Math.Log10(Math.Max(y, 1e-3)) - minDecade) / (maxDecade - minDecade) * (Height - Top - Bottom)));
 
-        // Axes and ticks (ten divisions each), light grid.
+        // Axes, ten ticks across, one grid line per decade of latency.
         for (var i = 0; i <= 10; i++)
         {
-            var (gx, _) = Map(maxX * i / 10, 0);
-            var (_, gy) = Map(0, maxY * i / 10);
+            var (gx, _) = Map(maxX * i / 10, Math.Pow(10, minDecade));
             Line(pixels, gx, Top, gx, Height - Bottom, (230, 230, 230));
-            Line(pixels, Left, gy, Width - Right, gy, (230, 230, 230));
             Line(pixels, gx, Height - Bottom, gx, Height - Bottom + 6, (0, 0, 0));
-            Line(pixels, Left - 6, gy, Left, gy, (0, 0, 0));
+        }
+
+        for (var decade = minDecade; decade <= maxDecade; decade++)
+        {
+            var (_, gy) = Map(0, Math.Pow(10, decade));
+            Line(pixels, Left, gy, Width - Right, gy, (210, 210, 210));
+            Line(pixels, Left - 8, gy, Left, gy, (0, 0, 0));
         }
 
         Line(pixels, Left, Height - Bottom, Width - Right, Height - Bottom, (0, 0, 0));
@@ -40,7 +48,7 @@ internal static class LatencyPlot
 
         File.WriteAllBytes(path, Png(pixels));
         File.WriteAllText(Path.ChangeExtension(path, ".txt"),
-            $"x: achieved throughput, 0..{maxX:N0} events/s (10 ticks); y: ack latency, 0..{maxY:F1} ms (10 ticks)\n" +
+            $"x: achieved throughput, 0..{maxX:N0} events/s (10 ticks); y: ack latency, log scale, {Math.Pow(10, minDecade)} .. {Math.Pow(10, maxDecade)} ms (a grid line per decade)\n" +
             "blue: p50, red: p99\n" +
             string.Join("\n", ordered.Select(p => $"{p.Throughput:N0} ev/s: p50 {p.P50:F2} ms, p99 {p.P99:F2} ms")) + "\n");
     }

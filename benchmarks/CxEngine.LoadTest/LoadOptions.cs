@@ -16,6 +16,8 @@ internal sealed record LoadOptions
     public string? Json { get; init; }
     public string? Plot { get; init; }
     public int Seed { get; init; } = 1;
+    /// <summary>GetScore calls on resident customers after the ingest run (0 = none).</summary>
+    public int GetScores { get; init; } = 20_000;
 
     public const string Usage = """
         cxengine-load --target URL [options]
@@ -29,6 +31,7 @@ internal sealed record LoadOptions
           --json FILE         write the summary as JSON
           --plot FILE.png     sweep rates (25..100 % of the maximum) and draw latency against throughput
           --seed N            traffic seed (default 1)
+          --get-score N       then N GetScore calls on customers the run made resident (default 20000; 0 = skip)
         """;
 
     public static LoadOptions Parse(string[] args)
@@ -49,6 +52,7 @@ internal sealed record LoadOptions
                 "--json" => options with { Json = Next() },
                 "--plot" => options with { Plot = Next() },
                 "--seed" => options with { Seed = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--get-score" => options with { GetScores = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }

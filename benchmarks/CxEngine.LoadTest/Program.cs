@@ -57,6 +57,13 @@ if (options.Warmup > 0)
 var measuredEvents = Batch(options.Events);
 var engine = await LoadRun.RunAsync(options.Target, measuredEvents, options.Rate, "engine", cancel.Token);
 
+RunResult? reads = null;
+if (options.GetScores > 0)
+{
+    var resident = measuredEvents.SelectMany(s => s).Select(e => e.CustomerId).Distinct().ToArray();
+    reads = await ReadRun.RunAsync(options.Target, resident, options.GetScores, concurrency: 8, cancel.Token);
+}
+
 RunResult? ceiling = null;
 if (options.Ceiling)
 {
@@ -67,6 +74,10 @@ if (options.Ceiling)
 }
 
 Print("engine", engine);
+if (reads is not null)
+{
+    Print("GetScore on resident customers (8 concurrent callers)", reads);
+}
 if (ceiling is not null)
 {
     Print("ceiling (no-op gRPC server, same messages and streams)", ceiling);
@@ -101,6 +112,7 @@ if (options.Json is not null)
         ["events_per_second"] = Math.Round(engine.EventsPerSecond, 1),
         ["latency_ms"] = Latency(engine),
         ["errors"] = engine.Errors,
+        ["get_score_latency_ms"] = reads is null ? null : Latency(reads),
         ["ceiling_events_per_second"] = ceiling is null ? null : Math.Round(ceiling.EventsPerSecond, 1),
         ["ratio_to_ceiling"] = ceiling is null ? null : Math.Round(engine.EventsPerSecond / ceiling.EventsPerSecond, 4),
         ["sweep"] = sweep.Select(s => new { rate_target = Math.Round(s.Rate), events_per_second = Math.Round(s.Result.EventsPerSecond, 1), latency_ms = Latency(s.Result) }),
