@@ -22,6 +22,8 @@ public static class SiloBuilderExtensions
     public static ISiloBuilder AddCxEngineGrains(this ISiloBuilder silo, StorageOptions storage)
     {
         silo.Services.TryAddKeyedSingleton<TimeProvider>(EngineClock.Key, static (sp, _) => sp.GetRequiredService<TimeProvider>());
+        silo.Services.AddMetrics();
+        silo.Services.TryAddSingleton<EngineMetrics>();
         silo.Services.AddSingleton<TierCatalogCache>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<TierCatalogCache>());
 

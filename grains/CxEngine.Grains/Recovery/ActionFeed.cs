@@ -12,14 +12,22 @@ namespace CxEngine.Recovery;
 /// whose buffer is full is cut off and goes back to reading the log, so slow watchers cost neither
 /// ingest speed nor unbounded memory. It also trims the log to its retention.
 /// </summary>
-public sealed partial class ActionFeed(
-    RecoveryStore store,
-    IOptions<EngineOptions> options,
-    ILogger<ActionFeed> logger) : ILifecycleParticipant<ISiloLifecycle>, IDisposable
+public sealed partial class ActionFeed : ILifecycleParticipant<ISiloLifecycle>, IDisposable
 {
+    private readonly RecoveryStore _store;
+    private readonly ILogger<ActionFeed> _logger;
+
+    public ActionFeed(RecoveryStore store, IOptions<EngineOptions> options, EngineMetrics metrics, ILogger<ActionFeed> logger)
+    {
+        _store = store;
+        _logger = logger;
+        _options = options.Value.Recovery;
+        metrics.ObserveWatchers(() => Watchers);
+    }
+
     private static readonly TimeSpan TrimEvery = TimeSpan.FromHours(1);
 
-    private readonly RecoveryOptions _options = options.Value.Recovery;
+    private readonly RecoveryOptions _options;
     private readonly Lock _lock = new();
     private readonly List<Subscription> _subscribers = [];
     private readonly SemaphoreSlim _wake = new(0, 1);
@@ -71,7 +79,7 @@ public sealed partial class ActionFeed(
 
     private async Task StartAsync(CancellationToken cancellationToken)
     {
-        Interlocked.Exchange(ref _head, await store.MaxSequenceAsync(cancellationToken));
+        Interlocked.Exchange(ref _head, await _store.MaxSequenceAsync(cancellationToken));
         _loop = FollowAsync(_stopping.Token);
     }
 
@@ -98,7 +106,7 @@ public sealed partial class ActionFeed(
                 IReadOnlyList<RecoveryActionRecord> page;
                 do
                 {
-                    page = await store.ReadLogAsync(Head, 500, cancellationToken);
+                    page = await _store.ReadLogAsync(Head, 500, cancellationToken);
                     foreach (var entry in page)
                     {
                         Publish(entry);
@@ -109,16 +117,16 @@ public sealed partial class ActionFeed(
                 if (DateTime.UtcNow - lastTrim > TrimEvery)
                 {
                     lastTrim = DateTime.UtcNow;
-                    var removed = await store.TrimAsync(DateTime.UtcNow - _options.LogRetention);
+                    var removed = await _store.TrimAsync(DateTime.UtcNow - _options.LogRetention);
                     if (removed > 0)
                     {
-                        LogTrimmed(logger, removed, _options.LogRetention);
+                        LogTrimmed(_logger, removed, _options.LogRetention);
                     }
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                LogFollowFailed(logger, ex);
+                LogFollowFailed(_logger, ex);
             }
 
             try

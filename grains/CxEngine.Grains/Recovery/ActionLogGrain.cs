@@ -12,6 +12,7 @@ namespace CxEngine.Recovery;
 public sealed class ActionLogGrain(
     RecoveryStore store,
     ActionFeed feed,
+    EngineMetrics metrics,
     [FromKeyedServices(EngineClock.Key)] TimeProvider clock) : Grain, IActionLogGrain
 {
     private List<Pending> _waiting = [];
@@ -47,6 +48,10 @@ public sealed class ActionLogGrain(
                 }
 
                 feed.Wake();
+                foreach (var entry in all)
+                {
+                    metrics.Action(entry);
+                }
             }
             catch (Exception ex)
             {

@@ -67,6 +67,8 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
                 return BadRequest(FieldFromMessage(a.Message));
             case NotFoundException or ActionNotFoundException:
                 return new RpcException(new global::Grpc.Core.Status(StatusCode.NotFound, ex.Message));
+            case ResourceExhaustedException:
+                return new RpcException(new global::Grpc.Core.Status(StatusCode.ResourceExhausted, ex.Message));
             case ActionTransitionException:
                 return new RpcException(new global::Grpc.Core.Status(StatusCode.FailedPrecondition, ex.Message));
             case OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested:

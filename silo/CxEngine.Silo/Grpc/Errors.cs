@@ -18,3 +18,6 @@ public sealed class RequestValidationException(FieldError error) : Exception(err
 
 /// <summary>A read of something that does not exist; answered NOT_FOUND.</summary>
 public sealed class NotFoundException(string message) : Exception(message);
+
+/// <summary>The caller is over one of its limits; answered RESOURCE_EXHAUSTED.</summary>
+public sealed class ResourceExhaustedException(string message) : Exception(message);

@@ -1,6 +1,9 @@
 using System.ComponentModel.DataAnnotations;
 using CxEngine.Silo.Grpc;
 using CxEngine.Silo.Ingest;
+using CxEngine.Silo.Security;
+using OpenTelemetry.Metrics;
+using Orleans.Dashboard;
 using CxEngine.Silo.Services;
 using CxEngine.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -22,19 +25,37 @@ public static class CxEngineHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
 
-        // gRPC without TLS needs HTTP/2 only (h2c); --urls / ASPNETCORE_URLS override the address.
-        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
-        {
-            builder.WebHost.UseUrls(DefaultUrl);
-        }
-
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http2));
-
         AddOptions(builder.Services);
 
-        // Storage and cluster settings shape the silo itself, so they are read and checked before it is built.
+        // Storage, cluster, security and endpoint settings shape the host itself, so they are read and checked before it is built.
         var storage = BindAndValidate<StorageOptions>(builder.Configuration, StorageOptions.SectionName);
         var cluster = BindAndValidate<ClusterOptions>(builder.Configuration, ClusterOptions.SectionName);
+        var security = BindAndValidate<SecurityOptions>(builder.Configuration, SecurityOptions.SectionName);
+        var limits = BindAndValidate<LimitsOptions>(builder.Configuration, LimitsOptions.SectionName);
+        var operatorEndpoint = BindAndValidate<OperatorOptions>(builder.Configuration, OperatorOptions.SectionName);
+
+        // gRPC on HTTP/2 (h2c, or TLS for https URLs); --urls / ASPNETCORE_URLS override the address.
+        var grpcUrls = Endpoints.Split(builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } urls ? urls : DefaultUrl);
+        string[] allUrls = [.. grpcUrls, .. string.IsNullOrEmpty(operatorEndpoint.Url) ? [] : new[] { operatorEndpoint.Url }];
+        if (!security.HasCredentials && allUrls.FirstOrDefault(u => !Endpoints.IsLoopback(u)) is { } exposed)
+        {
+            throw new InvalidOperationException(
+                $"refusing to listen on {exposed} without credentials: anyone who can reach it could read and change every customer. " +
+                "Configure CxEngine:Security:ApiKeys or CxEngine:Security:Jwt (see the README, \"Exposing CxEngine\"), or listen on loopback only.");
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            foreach (var url in grpcUrls)
+            {
+                Endpoints.Listen(kestrel, url, HttpProtocols.Http2);
+            }
+
+            if (!string.IsNullOrEmpty(operatorEndpoint.Url))
+            {
+                Endpoints.Listen(kestrel, operatorEndpoint.Url, HttpProtocols.Http1);
+            }
+        });
         builder.UseOrleans(silo =>
         {
             UseClustering(silo, storage, cluster);
@@ -45,17 +66,28 @@ public static class CxEngineHost
             silo.Services.Configure<Orleans.Configuration.SiloMessagingOptions>(
                 builder.Configuration.GetSection($"{ClusterOptions.SectionName}:Messaging"));
             silo.AddCxEngineGrains(storage);
+            if (operatorEndpoint.Dashboard)
+            {
+                silo.AddDashboard();
+            }
         });
 
         builder.Services.AddSingleton<CustomerDispatcher>();
         builder.Services.AddSingleton(sp => new EventValidation(
             sp.GetRequiredKeyedService<TimeProvider>(EngineClock.Key),
             sp.GetRequiredService<IOptions<IngestOptions>>().Value.MaxClockSkewSeconds));
+        CxAuthentication.Add(builder.Services, security);
+        builder.Services.AddAuthorization();
+        builder.Services.AddSingleton<CallerLimits>();
         builder.Services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<ErrorInterceptor>();
             grpc.EnableDetailedErrors = false;
+            grpc.MaxReceiveMessageSize = limits.MaxMessageBytes;
         });
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(EngineMetrics.MeterName, "Microsoft.Orleans")
+            .AddPrometheusExporter());
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<SiloHealthCheck>("silo");
 
@@ -65,12 +97,29 @@ public static class CxEngineHost
             app.Logger.LogWarning("STORAGE IS MEMORY: nothing is durable, every score is lost when this process stops. Use it for benchmarks only.");
         }
 
+        if (!security.HasCredentials)
+        {
+            app.Logger.LogWarning("No credentials configured: CxEngine runs OPEN (every caller has every role) and listens on loopback only ({Urls}).", string.Join(", ", allUrls));
+        }
+
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapGrpcService<IngestService>();
         app.MapGrpcService<ScoresService>();
         app.MapGrpcService<PoliciesService>();
         app.MapGrpcService<RecoveryService>();
-        app.MapGrpcHealthChecksService();
-        app.MapGrpcReflectionService();
+        app.MapGrpcHealthChecksService().AllowAnonymous();
+        app.MapGrpcReflectionService().RequireAuthorization();
+        if (!string.IsNullOrEmpty(operatorEndpoint.Url))
+        {
+            var operatorHost = $"*:{BindingAddress.Parse(operatorEndpoint.Url).Port}";
+            app.MapPrometheusScrapingEndpoint().RequireHost(operatorHost);
+            if (operatorEndpoint.Dashboard)
+            {
+                app.MapOrleansDashboard(routePrefix: "/dashboard").RequireHost(operatorHost).RequireAuthorization(p => p.RequireRole(Roles.Admin));
+            }
+        }
+
         return app;
     }
 
@@ -107,6 +156,8 @@ public static class CxEngineHost
         services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ClusterOptions>().BindConfiguration(ClusterOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
     }
 
     private static T BindAndValidate<T>(IConfiguration configuration, string section)

@@ -66,3 +66,15 @@ public sealed class EngineOptionsValidator : IValidateOptions<EngineOptions>
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
+
+/// <summary>The operator's endpoint (HTTP/1.1): Prometheus metrics at /metrics, the Orleans dashboard at /dashboard. Bound from "CxEngine:Operator".</summary>
+public sealed class OperatorOptions
+{
+    public const string SectionName = "CxEngine:Operator";
+
+    /// <summary>Where the operator endpoint listens; empty turns it off.</summary>
+    public string Url { get; set; } = "http://localhost:9464";
+
+    /// <summary>Mount the Orleans dashboard (admin role) at /dashboard. It profiles every grain call, which costs some throughput.</summary>
+    public bool Dashboard { get; set; } = true;
+}

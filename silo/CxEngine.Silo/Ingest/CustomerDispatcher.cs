@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using CxEngine.Customers;
 using Microsoft.Extensions.Options;
 
@@ -19,7 +20,7 @@ public interface IOutcomeSink
 /// call and one storage write instead of one each, and a customer's events stay in the order they
 /// were submitted. Customers with nothing waiting hold no queue.
 /// </summary>
-public sealed class CustomerDispatcher(IGrainFactory grains, IOptions<EngineOptions> options)
+public sealed class CustomerDispatcher(IGrainFactory grains, IOptions<EngineOptions> options, EngineMetrics metrics)
 {
     private readonly ConcurrentDictionary<string, CustomerQueue> _queues = new(StringComparer.Ordinal);
     private readonly int _maxBatch = options.Value.Customers.MaxBatchSize;
@@ -29,7 +30,7 @@ public sealed class CustomerDispatcher(IGrainFactory grains, IOptions<EngineOpti
 
     public void Submit(string customerId, CustomerEvent evt, IOutcomeSink sink)
     {
-        var pending = new Pending(evt, sink);
+        var pending = new Pending(evt, sink, Stopwatch.GetTimestamp());
         while (true)
         {
             var queue = _queues.GetOrAdd(customerId, static id => new CustomerQueue(id));
@@ -86,6 +87,7 @@ public sealed class CustomerDispatcher(IGrainFactory grains, IOptions<EngineOpti
             }
 
             IReadOnlyList<EventOutcome> outcomes;
+            var calledAt = Stopwatch.GetTimestamp();
             try
             {
                 outcomes = await grain.ApplyAsync(events);
@@ -94,20 +96,25 @@ public sealed class CustomerDispatcher(IGrainFactory grains, IOptions<EngineOpti
             {
                 foreach (var p in batch)
                 {
+                    metrics.Event(EventStatus.Unavailable);
                     p.Sink.OnFailure(p.Event, queue.CustomerId, ex);
                 }
 
                 continue;
             }
 
+            var now = Stopwatch.GetTimestamp();
+            metrics.Applied(Stopwatch.GetElapsedTime(calledAt, now));
             for (var i = 0; i < batch.Length; i++)
             {
+                metrics.Event(outcomes[i].Status);
+                metrics.Acknowledged(Stopwatch.GetElapsedTime(batch[i].SubmittedAt, now));
                 batch[i].Sink.OnOutcome(outcomes[i], queue.CustomerId);
             }
         }
     }
 
-    private readonly record struct Pending(CustomerEvent Event, IOutcomeSink Sink);
+    private readonly record struct Pending(CustomerEvent Event, IOutcomeSink Sink, long SubmittedAt);
 
     private sealed class CustomerQueue(string customerId)
     {

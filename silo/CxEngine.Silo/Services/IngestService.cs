@@ -4,6 +4,7 @@ using CxEngine.Policies;
 using CxEngine.Silo.Grpc;
 using CxEngine.Silo.Hosting;
 using CxEngine.Silo.Ingest;
+using CxEngine.Silo.Security;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using V1 = CxEngine.Contracts.V1;
@@ -13,16 +14,29 @@ namespace CxEngine.Silo.Services;
 /// <summary>
 /// Ingest: validate and map at the edge, hand events to per-customer dispatch, answer each with its own result.
 /// </summary>
+[Microsoft.AspNetCore.Authorization.Authorize(Roles = Roles.Ingest)]
 public sealed partial class IngestService(
     CustomerDispatcher dispatcher,
     TierCatalogCache tiers,
     EventValidation validation,
+    CallerLimits limits,
+    EngineMetrics metrics,
     IOptions<IngestOptions> options,
     ILogger<IngestService> logger) : V1.Ingest.IngestBase
 {
     public override async Task<V1.EventResult> RecordEvent(V1.InteractionEvent request, ServerCallContext context)
     {
-        RequestValidationException.ThrowIf(validation.TryMap(request, await tiers.GetAsync(request.Tier), out var evt));
+        if (!limits.TryTakeEvent(context))
+        {
+            throw new ResourceExhaustedException(limits.RateExceeded(context));
+        }
+
+        if (validation.TryMap(request, await tiers.GetAsync(request.Tier), out var evt) is { } error)
+        {
+            metrics.Event(EventStatus.Rejected, error.Field);
+            throw new RequestValidationException(error);
+        }
+
         var sink = new UnarySink();
         dispatcher.Submit(request.CustomerId, evt, sink);
         var outcome = await sink.Outcome.WaitAsync(context.CancellationToken);
@@ -39,13 +53,22 @@ public sealed partial class IngestService(
         IServerStreamWriter<V1.EventResult> responseStream,
         ServerCallContext context)
     {
+        using var slot = limits.OpenStream(context);
         using var session = new StreamSession(options.Value.MaxInFlightPerStream);
         var writing = session.WriteAllAsync(responseStream, context.CancellationToken);
         long received = 0, rejected = 0;
+        var overRate = false;
         try
         {
             await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
             {
+                if (!limits.TryTakeEvent(context))
+                {
+                    // Over its rate: stop taking this caller's events, answer what was accepted, end with RESOURCE_EXHAUSTED.
+                    overRate = true;
+                    break;
+                }
+
                 // Backpressure: with the window full we stop reading, and HTTP/2 flow control slows the sender.
                 await session.AcquireAsync(context.CancellationToken);
                 received++;
@@ -53,6 +76,7 @@ public sealed partial class IngestService(
                 if (error is { } e)
                 {
                     rejected++;
+                    metrics.Event(EventStatus.Rejected, e.Field);
                     session.Write(ContractMapper.Rejected(request.EventId, request.CustomerId, e.ToString()));
                     continue;
                 }
@@ -66,6 +90,11 @@ public sealed partial class IngestService(
             session.CompleteInput();
             await writing;
             LogStreamEnded(logger, received, rejected);
+        }
+
+        if (overRate)
+        {
+            throw new ResourceExhaustedException(limits.RateExceeded(context));
         }
     }
 

@@ -9,6 +9,7 @@ using V1 = CxEngine.Contracts.V1;
 namespace CxEngine.Silo.Services;
 
 /// <summary>Policies: operators list and change tiers at run time, and move customers between tiers.</summary>
+[Microsoft.AspNetCore.Authorization.Authorize(Roles = Security.Roles.Admin)]
 public sealed class PoliciesService(IGrainFactory grains, TierCatalogCache cache) : V1.Policies.PoliciesBase
 {
     private ITierCatalogGrain Catalog => grains.GetGrain<ITierCatalogGrain>(ITierCatalogGrain.Key);

@@ -9,7 +9,8 @@ using V1 = CxEngine.Contracts.V1;
 namespace CxEngine.Silo.Services;
 
 /// <summary>Recovery: the durable, resumable feed of action changes, the action list, and the lifecycle.</summary>
-public sealed class RecoveryService(IGrainFactory grains, RecoveryStore store, ActionFeed feed) : V1.Recovery.RecoveryBase
+[Microsoft.AspNetCore.Authorization.Authorize(Roles = Security.Roles.Recovery)]
+public sealed class RecoveryService(IGrainFactory grains, RecoveryStore store, ActionFeed feed, Security.CallerLimits limits) : V1.Recovery.RecoveryBase
 {
     private const int ReplayPage = 500;
     private const int MaxTextLength = 2000;
@@ -31,6 +32,7 @@ public sealed class RecoveryService(IGrainFactory grains, RecoveryStore store, A
             throw new RequestValidationException(new FieldError("min_severity", $"unknown value {(int)request.MinSeverity}"));
         }
 
+        using var slot = limits.OpenStream(context);
         var tiers = request.Tiers.Count == 0 ? null : request.Tiers.ToHashSet(StringComparer.Ordinal);
         var minSeverity = (Severity)request.MinSeverity;
         var cancellationToken = context.CancellationToken;

@@ -8,6 +8,7 @@ using V1 = CxEngine.Contracts.V1;
 namespace CxEngine.Silo.Services;
 
 /// <summary>Scores: what CRM systems read. Unknown customers are NOT_FOUND.</summary>
+[Microsoft.AspNetCore.Authorization.Authorize(Roles = Security.Roles.Read)]
 public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery) : V1.Scores.ScoresBase
 {
     public const int MaxBatch = 1000;

@@ -60,6 +60,7 @@ public sealed class SiloProcess : IAsyncDisposable
             $"--urls={url}",
             $"--CxEngine:Cluster:SiloPort={siloPort ?? FreePort()}",
             $"--CxEngine:Cluster:GatewayPort={FreePort()}",
+            $"--CxEngine:Operator:Url=http://127.0.0.1:{FreePort()}",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Orleans.Runtime.Silo=Information",
         };

@@ -4,6 +4,7 @@ using CxEngine.Silo.Hosting;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using V1 = CxEngine.Contracts.V1;
 
 namespace CxEngine.Tests.Service;
@@ -31,6 +32,9 @@ public sealed class EngineHost : IAsyncDisposable
 
     public string Url { get; }
 
+    /// <summary>The HTTP/1.1 operator endpoint: /metrics, /dashboard.</summary>
+    public string OperatorUrl { get; init; } = "";
+
     public GrpcChannel Channel { get; }
 
     public V1.Ingest.IngestClient Ingest { get; }
@@ -48,6 +52,7 @@ public sealed class EngineHost : IAsyncDisposable
         string[] args =
         [
             $"--urls=http://127.0.0.1:{FreePort()}",
+            $"--CxEngine:Operator:Url=http://127.0.0.1:{FreePort()}",
             $"--CxEngine:Storage:DataDirectory={dataDirectory}",
             $"--CxEngine:Cluster:SiloPort={FreePort()}",
             $"--CxEngine:Cluster:GatewayPort={FreePort()}",
@@ -65,7 +70,8 @@ public sealed class EngineHost : IAsyncDisposable
     {
         var app = Build(dataDirectory, configure, extraArgs);
         await app.StartAsync();
-        var host = new EngineHost(app, app.Urls.Single());
+        var configuration = app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>();
+        var host = new EngineHost(app, configuration["urls"]!.Split(';')[0]) { OperatorUrl = configuration["CxEngine:Operator:Url"]! };
         await host.WaitUntilServingAsync();
         return host;
     }
