@@ -1,0 +1,143 @@
+using CxEngine.Silo.Security;
+using CxEngine.Tests.Durability;
+using CxEngine.Tests.Service;
+using Grpc.Core;
+using V1 = CxEngine.Contracts.V1;
+
+namespace CxEngine.Tests.Security;
+
+public sealed class LimitsTests
+{
+    [Fact]
+    public async Task CallerOverItsRate_GetsResourceExhausted_WhileAnotherCallersStreamIsUnaffected()
+    {
+        using var data = new TempDirectory("rate");
+        await using var engine = await EngineHost.StartAsync(data.Path, Credentials.HostArgs(
+            "--CxEngine:Limits:EventsPerSecondPerCaller=200",
+            "--CxEngine:Limits:EventBurstPerCaller=200"));
+        var greedy = Credentials.ApiKey(Credentials.KeyFor(Roles.Ingest));
+        var polite = Credentials.Bearer(Credentials.Token(Roles.Ingest));
+
+        // The greedy caller pushes 3,000 events as fast as it can; the polite one sends 100 at 50/s at the same time.
+        var flood = Task.Run(async () =>
+        {
+            using var call = engine.Ingest.StreamEvents(greedy);
+            var answered = 0;
+            var reading = Task.Run(async () =>
+            {
+                await foreach (var _ in call.ResponseStream.ReadAllAsync())
+                {
+                    answered++;
+                }
+            });
+            try
+            {
+                for (var i = 0; i < 3000; i++)
+                {
+                    await call.RequestStream.WriteAsync(Wire.Event(Ids.Customer("g"), 60));
+                }
+
+                await call.RequestStream.CompleteAsync();
+            }
+            catch (Exception ex) when (ex is RpcException or InvalidOperationException or IOException)
+            {
+                // The server ended the call.
+            }
+
+            var error = await Assert.ThrowsAsync<RpcException>(() => reading);
+            return (error, answered);
+        });
+
+        var politeResults = new List<V1.EventResult>();
+        using (var call = engine.Ingest.StreamEvents(polite))
+        {
+            var reading = Task.Run(async () =>
+            {
+                await foreach (var r in call.ResponseStream.ReadAllAsync())
+                {
+                    politeResults.Add(r);
+                }
+            });
+            for (var i = 0; i < 100; i++)
+            {
+                await call.RequestStream.WriteAsync(Wire.Event(Ids.Customer("p"), 60));
+                await Task.Delay(20);
+            }
+
+            await call.RequestStream.CompleteAsync();
+            await reading;
+        }
+
+        var (floodError, floodAnswered) = await flood;
+        Assert.Equal(StatusCode.ResourceExhausted, floodError.StatusCode);
+        Assert.Contains("EventsPerSecondPerCaller", floodError.Status.Detail, StringComparison.Ordinal);
+        Assert.InRange(floodAnswered, 150, 2999); // its burst was answered before the call ended
+        Assert.Equal(100, politeResults.Count);
+        Assert.All(politeResults, r => Assert.Equal(V1.EventStatus.Applied, r.Status));
+
+        // Unary calls over the rate are refused the same way.
+        var unaryErrors = 0;
+        for (var i = 0; i < 400; i++)
+        {
+            try
+            {
+                await engine.Ingest.RecordEventAsync(Wire.Event(Ids.Customer("u"), 60), greedy);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted)
+            {
+                unaryErrors++;
+            }
+        }
+
+        Assert.True(unaryErrors > 0, "400 unary calls at full speed never hit a 200 events/s limit");
+    }
+
+    [Fact]
+    public async Task StreamsPerCaller_AreCapped()
+    {
+        using var data = new TempDirectory("streams");
+        await using var engine = await EngineHost.StartAsync(data.Path, Credentials.HostArgs("--CxEngine:Limits:MaxStreamsPerCaller=2"));
+        var key = Credentials.ApiKey(Credentials.KeyFor(Roles.Recovery));
+        using var first = engine.Recovery.WatchActions(new V1.WatchActionsRequest(), key);
+        using var second = engine.Recovery.WatchActions(new V1.WatchActionsRequest(), key);
+        await Task.Delay(300);
+        using var third = engine.Recovery.WatchActions(new V1.WatchActionsRequest(), key);
+        var error = await Assert.ThrowsAsync<RpcException>(() => third.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Contains("MaxStreamsPerCaller", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OversizedMessage_IsResourceExhausted_AndTheEngineGoesOn()
+    {
+        using var data = new TempDirectory("size");
+        await using var engine = await EngineHost.StartAsync(data.Path, "--CxEngine:Limits:MaxMessageBytes=65536");
+        var huge = Wire.Event(Ids.Customer(), 50);
+        huge.CustomerId = new string('x', 200_000);
+        var error = await Assert.ThrowsAsync<RpcException>(() => engine.Ingest.RecordEventAsync(huge).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+
+        var next = await engine.Ingest.RecordEventAsync(Wire.Event(Ids.Customer(), 50));
+        Assert.Equal(V1.EventStatus.Applied, next.Status);
+    }
+
+    [Fact]
+    public async Task CancelledStream_StopsTakingEvents()
+    {
+        using var data = new TempDirectory("cancel");
+        await using var engine = await EngineHost.StartAsync(data.Path);
+        var customer = Ids.Customer();
+        using var cancel = new CancellationTokenSource();
+        using (var call = engine.Ingest.StreamEvents(cancellationToken: cancel.Token))
+        {
+            await call.RequestStream.WriteAsync(Wire.Event(customer, 60, at: Wire.T0));
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            await cancel.CancelAsync();
+            await Assert.ThrowsAnyAsync<Exception>(() => call.RequestStream.WriteAsync(Wire.Event(customer, 60, at: Wire.T0.AddMinutes(1))));
+        }
+
+        await Task.Delay(200);
+        var score = await engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer });
+        Assert.Equal(1, score.EventsApplied);
+    }
+}
