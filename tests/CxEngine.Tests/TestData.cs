@@ -30,3 +30,14 @@ internal static class Ids
 
     public static string Event() => $"e-{Guid.NewGuid():N}";
 }
+
+internal static class Ports
+{
+    /// <summary>A loopback port nobody listens on right now.</summary>
+    public static int Free()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

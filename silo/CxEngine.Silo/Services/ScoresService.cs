@@ -82,26 +82,9 @@ public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery) 
         var response = new V1.ListAtRiskResponse();
         foreach (var entry in entries.Take(pageSize))
         {
-            var score = new V1.CustomerScore
-            {
-                CustomerId = entry.CustomerId,
-                Tier = entry.Tier,
-                Score = entry.Score,
-                Expectation = entry.Expectation,
-                Baseline = entry.Baseline,
-                BelowBaseline = true,
-                EventsApplied = entry.EventsApplied,
-            };
-            if (entry.LastEventAt is { } last)
-            {
-                score.LastEventAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(last);
-            }
-
-            if (entry.OpenActionId is { } actionId && await recovery.GetActionAsync(actionId, context.CancellationToken) is { } action)
-            {
-                score.OpenAction = ContractMapper.ToAction(action);
-            }
-
+            var openAction = entry.OpenActionId is { } actionId ? await recovery.GetActionAsync(actionId, context.CancellationToken) : null;
+            var score = ContractMapper.ToScore(new CustomerSnapshot(
+                entry.CustomerId, entry.Tier, entry.Score, entry.Expectation, entry.Baseline, entry.EventsApplied, entry.LastEventAt, openAction));
             response.Customers.Add(score);
         }
 

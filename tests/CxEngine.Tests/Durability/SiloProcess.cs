@@ -54,13 +54,13 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>Starts a silo with the given settings (as --Key=Value arguments) on fresh loopback ports.</summary>
     public static async Task<SiloProcess> StartAsync(string name, IReadOnlyDictionary<string, string> settings, int? siloPort = null)
     {
-        var url = $"http://127.0.0.1:{FreePort()}";
+        var url = $"http://127.0.0.1:{Ports.Free()}";
         var args = new List<string>
         {
             $"--urls={url}",
-            $"--CxEngine:Cluster:SiloPort={siloPort ?? FreePort()}",
-            $"--CxEngine:Cluster:GatewayPort={FreePort()}",
-            $"--CxEngine:Operator:Url=http://127.0.0.1:{FreePort()}",
+            $"--CxEngine:Cluster:SiloPort={siloPort ?? Ports.Free()}",
+            $"--CxEngine:Cluster:GatewayPort={Ports.Free()}",
+            $"--CxEngine:Operator:Url=http://127.0.0.1:{Ports.Free()}",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Orleans.Runtime.Silo=Information",
         };
@@ -148,10 +148,4 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

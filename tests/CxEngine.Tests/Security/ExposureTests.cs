@@ -27,7 +27,7 @@ public sealed class ExposureTests
     public async Task WithCredentials_AnyAddressMayBeBound()
     {
         using var data = new TempDirectory("bound");
-        var port = FreePort();
+        var port = Ports.Free();
         await using var app = EngineHost.Build(data.Path, Credentials.HostArgs($"--urls=http://0.0.0.0:{port}"));
         await app.StartAsync();
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
@@ -43,7 +43,7 @@ public sealed class ExposureTests
         using var certificate = SelfSigned();
         var pfx = Path.Combine(data.Path, "engine.pfx");
         await File.WriteAllBytesAsync(pfx, certificate.Export(X509ContentType.Pfx, "test-password"));
-        var port = FreePort();
+        var port = Ports.Free();
         await using var app = EngineHost.Build(data.Path,
             $"--urls=https://127.0.0.1:{port}",
             $"--Kestrel:Certificates:Default:Path={pfx}",
@@ -80,10 +80,4 @@ public sealed class ExposureTests
         return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pfx), null, X509KeyStorageFlags.Exportable);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

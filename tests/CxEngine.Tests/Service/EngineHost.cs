@@ -51,11 +51,11 @@ public sealed class EngineHost : IAsyncDisposable
     {
         string[] args =
         [
-            $"--urls=http://127.0.0.1:{FreePort()}",
-            $"--CxEngine:Operator:Url=http://127.0.0.1:{FreePort()}",
+            $"--urls=http://127.0.0.1:{Ports.Free()}",
+            $"--CxEngine:Operator:Url=http://127.0.0.1:{Ports.Free()}",
             $"--CxEngine:Storage:DataDirectory={dataDirectory}",
-            $"--CxEngine:Cluster:SiloPort={FreePort()}",
-            $"--CxEngine:Cluster:GatewayPort={FreePort()}",
+            $"--CxEngine:Cluster:SiloPort={Ports.Free()}",
+            $"--CxEngine:Cluster:GatewayPort={Ports.Free()}",
             $"--CxEngine:Cluster:ClusterId=test-{Guid.NewGuid():N}",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Orleans=Error",
@@ -104,12 +104,6 @@ public sealed class EngineHost : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 /// <summary>One engine for the service tests that do not restart it.</summary>
