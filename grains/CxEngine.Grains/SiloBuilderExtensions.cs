@@ -44,18 +44,13 @@ public static class SiloBuilderExtensions
 
         switch (storage.Provider)
         {
-            case StorageProvider.Sqlite when storage.SqliteStateWriter == SqliteStateWriter.GroupCommit:
             case StorageProvider.Memory:
+            case StorageProvider.Sqlite or StorageProvider.PostgreSql when storage.EffectiveStateWriter == StateWriter.GroupCommit:
                 // Memory is the same group-commit path on an in-memory SQLite database: volatile, nothing else different.
-                silo.Services.AddGrainStorage(CxStorage.Name, (sp, _) =>
-                {
-                    var database = sp.GetRequiredService<CxDatabase>();
-                    return new GroupCommitGrainStorage(
-                        database.ConnectionString,
-                        sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
-                        database.SqliteWriter!,
-                        sp.GetRequiredService<Serializer>());
-                });
+                silo.Services.AddGrainStorage(CxStorage.Name, (sp, _) => new GroupCommitGrainStorage(
+                    sp.GetRequiredService<CxDatabase>(),
+                    sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+                    sp.GetRequiredService<Serializer>()));
                 break;
             case StorageProvider.Sqlite:
             case StorageProvider.PostgreSql:

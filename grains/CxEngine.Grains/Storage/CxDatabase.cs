@@ -23,7 +23,7 @@ public sealed class CxDatabase : IAsyncDisposable
             case StorageProvider.PostgreSql:
                 _factory = NpgsqlFactory.Instance;
                 ConnectionString = options.EffectiveConnectionString;
-                Writes = new DirectWriteQueue(CreateConnection);
+                Writes = Writer = new GroupCommitWriter(CreateConnection, savepoints: false, loggers.CreateLogger<GroupCommitWriter>());
                 break;
             case StorageProvider.Memory:
                 // A shared in-memory SQLite database lives as long as one connection to it is open.
@@ -31,12 +31,12 @@ public sealed class CxDatabase : IAsyncDisposable
                 ConnectionString = $"Data Source=cxengine-{Guid.NewGuid():N};Mode=Memory;Cache=Shared";
                 _keepAlive = new SqliteConnection(ConnectionString);
                 _keepAlive.Open();
-                Writes = SqliteWriter = new SqliteWriter(ConnectionString, loggers.CreateLogger<SqliteWriter>());
+                Writes = Writer = new GroupCommitWriter(CreateConnection, savepoints: true, loggers.CreateLogger<GroupCommitWriter>());
                 break;
             default:
                 _factory = SqliteFactory.Instance;
                 ConnectionString = options.EffectiveConnectionString;
-                Writes = SqliteWriter = new SqliteWriter(ConnectionString, loggers.CreateLogger<SqliteWriter>());
+                Writes = Writer = new GroupCommitWriter(CreateConnection, savepoints: true, loggers.CreateLogger<GroupCommitWriter>());
                 break;
         }
     }
@@ -47,8 +47,10 @@ public sealed class CxDatabase : IAsyncDisposable
 
     public IWriteQueue Writes { get; }
 
-    /// <summary>The group-commit writer, on SQLite (file or memory); null on PostgreSQL.</summary>
-    public SqliteWriter? SqliteWriter { get; }
+    /// <summary>The one group-commit writer of this silo for this database.</summary>
+    public GroupCommitWriter Writer { get; }
+
+    private bool IsSqlite => Provider != StorageProvider.PostgreSql;
 
     public DbConnection CreateConnection()
     {
@@ -66,15 +68,12 @@ public sealed class CxDatabase : IAsyncDisposable
             return await read(connection, cancellationToken);
         }
 
-        return SqliteWriter is null ? Run() : Task.Run(Run, cancellationToken);
+        return IsSqlite ? Task.Run(Run, cancellationToken) : Run();
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (SqliteWriter is not null)
-        {
-            await SqliteWriter.DisposeAsync();
-        }
+        await Writer.DisposeAsync();
 
         _keepAlive?.Dispose();
     }

@@ -27,7 +27,7 @@ public enum StorageProvider
     Memory = 2,
 }
 
-public enum SqliteStateWriter
+public enum StateWriter
 {
     GroupCommit = 0,
     AdoNet = 1,
@@ -55,11 +55,13 @@ public sealed class StorageOptions : IValidatableObject
     public string? ConnectionString { get; set; }
 
     /// <summary>
-    /// How grain state is written on SQLite: <see cref="SqliteStateWriter.GroupCommit"/> (default) commits the writes of
-    /// many grains in one transaction; <see cref="SqliteStateWriter.AdoNet"/> uses Orleans' ADO.NET provider, one
-    /// transaction per grain write (about 1,700 events/s here, see the README).
+    /// How grain state is written. <see cref="StateWriter.GroupCommit"/> commits the writes of many grains in one
+    /// transaction; <see cref="StateWriter.AdoNet"/> is Orleans' ADO.NET provider, one transaction per grain write.
+    /// Unset: group commit on SQLite (the ADO.NET provider manages about 1,700 events/s there), Orleans' provider on PostgreSQL.
     /// </summary>
-    public SqliteStateWriter SqliteStateWriter { get; set; } = SqliteStateWriter.GroupCommit;
+    public StateWriter? StateWriter { get; set; }
+
+    public StateWriter EffectiveStateWriter => StateWriter ?? (Provider == StorageProvider.PostgreSql ? Storage.StateWriter.AdoNet : Storage.StateWriter.GroupCommit);
 
     /// <summary>Apply the (idempotent) schema script at start. Turn off where the engine's database user may not change the schema.</summary>
     public bool ApplySchemaOnStart { get; set; } = true;

@@ -19,25 +19,32 @@ public interface IWriteQueue
 }
 
 /// <summary>
-/// Group commit for SQLite. SQLite has one writer at a time; many connections writing at once wait
-/// on its file lock with sleep-and-retry, one transaction (and one fsync) each, and block the threads
-/// they run on. Here a single long-running writer owns one connection, takes everything queued while
-/// the previous commit was in progress, runs each piece in a savepoint of one transaction, and commits
-/// once: one fsync for the whole batch. Each caller's task completes only after that commit, so an
-/// acknowledgement that awaits it is still an acknowledgement of durable state.
+/// Group commit. On SQLite, many connections writing at once wait on its file lock with sleep-and-retry,
+/// one transaction (and one fsync) each, and block the threads they run on; on PostgreSQL each commit is
+/// a round trip and a WAL flush. Here a single writer owns one connection, takes everything queued while
+/// the previous commit was in progress, runs it in one transaction, and commits once: one flush for the
+/// whole batch. Each caller's task completes only after that commit, so an acknowledgement that awaits
+/// it is still an acknowledgement of durable state.
 /// </summary>
-public sealed partial class SqliteWriter : IWriteQueue, IAsyncDisposable
+public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
 {
     private const int MaxBatch = 4096;
 
     private readonly Channel<IWorkItem> _queue = Channel.CreateUnbounded<IWorkItem>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly string _connectionString;
+    private readonly Func<DbConnection> _connect;
+    private readonly bool _savepoints;
     private readonly ILogger _logger;
     private readonly Task _loop;
 
-    public SqliteWriter(string connectionString, ILogger<SqliteWriter> logger)
+    /// <param name="savepoints">
+    /// SQLite: a failing statement is undone alone, so one failing write need not fail the batch (multi-statement
+    /// work gets a savepoint). PostgreSQL: any error aborts the transaction, so a failing write fails the batch
+    /// and every write in it is answered as not stored (writes do not fail on their own: conflicts return no row).
+    /// </param>
+    public GroupCommitWriter(Func<DbConnection> connect, bool savepoints, ILogger<GroupCommitWriter> logger)
     {
-        _connectionString = connectionString;
+        _connect = connect;
+        _savepoints = savepoints;
         _logger = logger;
         _loop = Task.Factory.StartNew(LoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
@@ -55,7 +62,7 @@ public sealed partial class SqliteWriter : IWriteQueue, IAsyncDisposable
         var item = new WorkItem<T>(work, atomic);
         if (!_queue.Writer.TryWrite(item))
         {
-            throw new StorageUnavailableException("the SQLite writer is stopped");
+            throw new StorageUnavailableException("the storage writer is stopped");
         }
 
         return item.Completion.Task;
@@ -69,7 +76,7 @@ public sealed partial class SqliteWriter : IWriteQueue, IAsyncDisposable
 
     private async Task LoopAsync()
     {
-        SqliteConnection? connection = null;
+        DbConnection? connection = null;
         var batch = new List<IWorkItem>(MaxBatch);
         while (await _queue.Reader.WaitToReadAsync())
         {
@@ -83,16 +90,16 @@ public sealed partial class SqliteWriter : IWriteQueue, IAsyncDisposable
             {
                 if (connection is null)
                 {
-                    connection = new SqliteConnection(_connectionString);
+                    connection = _connect();
                     await connection.OpenAsync();
                 }
 
-                await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync();
+                await using var transaction = await connection.BeginTransactionAsync();
                 for (var i = 0; i < batch.Count; i++)
                 {
                     // Each piece of work is all or nothing on its own; one failing does not undo the others.
                     // A single statement is undone by SQLite itself; several need a savepoint.
-                    var atomic = batch[i].Atomic;
+                    var atomic = _savepoints && batch[i].Atomic;
                     if (atomic)
                     {
                         await Savepoint(connection, transaction, "SAVEPOINT w");
@@ -106,7 +113,7 @@ public sealed partial class SqliteWriter : IWriteQueue, IAsyncDisposable
                             await Savepoint(connection, transaction, "RELEASE w");
                         }
                     }
-                    catch (Exception ex) when (ex is not SqliteException { SqliteErrorCode: 10 or 13 }) // I/O error, disk full: the whole batch fails
+                    catch (Exception ex) when (_savepoints && ex is not SqliteException { SqliteErrorCode: 10 or 13 }) // I/O error, disk full: the whole batch fails
                     {
                         if (atomic)
                         {
@@ -131,7 +138,7 @@ public sealed partial class SqliteWriter : IWriteQueue, IAsyncDisposable
                 LogBatchFailed(_logger, ex, batch.Count);
                 foreach (var item in batch)
                 {
-                    item.Fail(new StorageUnavailableException("SQLite could not commit the write; nothing was stored", ex));
+                    item.Fail(new StorageUnavailableException("the database could not commit the write; nothing was stored", ex));
                 }
 
                 // Start over with a fresh connection.
@@ -149,7 +156,7 @@ public sealed partial class SqliteWriter : IWriteQueue, IAsyncDisposable
         }
     }
 
-    private static async Task Savepoint(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    private static async Task Savepoint(DbConnection connection, DbTransaction transaction, string sql)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -199,20 +206,6 @@ public sealed partial class SqliteWriter : IWriteQueue, IAsyncDisposable
         }
     }
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Error, Message = "A SQLite group commit of {Count} writes failed; every write in it is answered as not stored")]
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Error, Message = "A group commit of {Count} writes failed; every write in it is answered as not stored")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
-}
-
-/// <summary>For PostgreSQL: each piece of work in its own transaction on a pooled connection (PostgreSQL commits concurrently).</summary>
-public sealed class DirectWriteQueue(Func<DbConnection> connect) : IWriteQueue
-{
-    public async Task<T> RunAsync<T>(DbWork<T> work, bool atomic = false)
-    {
-        await using var connection = connect();
-        await connection.OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        var result = await work(connection, transaction, CancellationToken.None);
-        await transaction.CommitAsync();
-        return result;
-    }
 }

@@ -26,16 +26,31 @@ public sealed class CrashTests
         });
     }
 
-    [Fact]
-    public async Task PostgreSql_SigkillMidStream_NothingAcknowledgedIsLost_ResendAppliesTheRestOnce()
+    [Theory]
+    [InlineData("AdoNet")]
+    [InlineData("GroupCommit")]
+    public async Task PostgreSql_SigkillMidStream_NothingAcknowledgedIsLost_ResendAppliesTheRestOnce(string stateWriter)
     {
         var database = await TestPostgres.CreateDatabaseAsync("crash");
         await KillMidStreamAndResendAsync(new Dictionary<string, string>
         {
             ["CxEngine:Storage:Provider"] = "PostgreSql",
+            ["CxEngine:Storage:StateWriter"] = stateWriter,
             ["CxEngine:Storage:ConnectionString"] = database,
             ["CxEngine:Cluster:ClusterId"] = $"crash-{Guid.NewGuid():N}",
         }.Concat(ClusterSettings.FastFailureDetection).ToDictionary());
+    }
+
+    [Fact]
+    public async Task Sqlite_OrleansAdoNetProvider_SigkillMidStream_NothingAcknowledgedIsLost()
+    {
+        using var data = new TempDirectory("crash-sqlite-adonet");
+        await KillMidStreamAndResendAsync(new Dictionary<string, string>
+        {
+            ["CxEngine:Storage:Provider"] = "Sqlite",
+            ["CxEngine:Storage:StateWriter"] = "AdoNet",
+            ["CxEngine:Storage:DataDirectory"] = data.Path,
+        });
     }
 
     private static async Task KillMidStreamAndResendAsync(Dictionary<string, string> settings)

@@ -262,4 +262,16 @@ CREATE TABLE IF NOT EXISTS cx_at_risk
 CREATE INDEX IF NOT EXISTS ix_cx_at_risk_gap ON cx_at_risk (gap DESC, customer_id);
 CREATE INDEX IF NOT EXISTS ix_cx_at_risk_tier_gap ON cx_at_risk (tier, gap DESC, customer_id);
 
+-- Grain state written by CxEngine's group-commit storage (CxEngine:Storage:StateWriter=GroupCommit).
+CREATE TABLE IF NOT EXISTS cx_grain_state
+(
+    service_id     varchar(150) NOT NULL,
+    state_name     varchar(150) NOT NULL,
+    grain_id       varchar(600) NOT NULL,
+    version        bigint       NOT NULL,
+    payload        bytea        NULL,
+    modified_ticks bigint       NOT NULL,
+    PRIMARY KEY (service_id, state_name, grain_id)
+);
+
 COMMIT;
