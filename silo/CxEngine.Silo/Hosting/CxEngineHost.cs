@@ -44,6 +44,8 @@ public static class CxEngineHost
                 "Configure CxEngine:Security:ApiKeys or CxEngine:Security:Jwt (see the README, \"Exposing CxEngine\"), or listen on loopback only.");
         }
 
+        // The endpoints are configured below, each with its protocol; the plain URL list must not also be bound.
+        builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.Empty);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             foreach (var url in grpcUrls)

@@ -156,7 +156,9 @@ public sealed partial class IngestService(
 
         public void CompleteInput()
         {
-            Volatile.Write(ref _inputComplete, 1);
+            // A full fence on both sides (here and the decrement in Write): whichever runs second sees the
+            // other's write, so the results channel is always completed once the last result is in.
+            Interlocked.Exchange(ref _inputComplete, 1);
             if (Volatile.Read(ref _outstanding) == 0)
             {
                 _results.Writer.TryComplete();

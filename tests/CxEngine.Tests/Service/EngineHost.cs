@@ -47,6 +47,10 @@ public sealed class EngineHost : IAsyncDisposable
 
     public static WebApplication Build(string dataDirectory, params string[] extraArgs) => Build(dataDirectory, null, extraArgs);
 
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<WebApplication, string[]> Arguments = [];
+
+    private static string[] DefaultArgs(WebApplication app) => Arguments.TryGetValue(app, out var args) ? args : [];
+
     public static WebApplication Build(string dataDirectory, Action<WebApplicationBuilder>? configure, params string[] extraArgs)
     {
         string[] args =
@@ -61,7 +65,9 @@ public sealed class EngineHost : IAsyncDisposable
             "--Logging:LogLevel:Orleans=Error",
             .. extraArgs,
         ];
-        return CxEngineHost.Build(args, configure);
+        var app = CxEngineHost.Build(args, configure);
+        Arguments.Add(app, args);
+        return app;
     }
 
     public static Task<EngineHost> StartAsync(string dataDirectory, params string[] extraArgs) => StartAsync(dataDirectory, null, extraArgs);
@@ -71,7 +77,8 @@ public sealed class EngineHost : IAsyncDisposable
         var app = Build(dataDirectory, configure, extraArgs);
         await app.StartAsync();
         var configuration = app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>();
-        var host = new EngineHost(app, configuration["urls"]!.Split(';')[0]) { OperatorUrl = configuration["CxEngine:Operator:Url"]! };
+        var url = DefaultArgs(app).Last(a => a.StartsWith("--urls=", StringComparison.Ordinal))["--urls=".Length..].Split(';')[0];
+        var host = new EngineHost(app, url) { OperatorUrl = configuration["CxEngine:Operator:Url"]! };
         await host.WaitUntilServingAsync();
         return host;
     }
