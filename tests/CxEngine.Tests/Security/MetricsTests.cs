@@ -21,9 +21,23 @@ public sealed partial class MetricsTests
         Assert.Equal(300, outcome.Results.Count);
         await engine.Ingest.RecordEventAsync(Wire.Awful(Ids.Customer("m"), "premium"));
 
+        var beforeApplied = Counter(before, "cx_events_total", "status=\"applied\"");
+        bool Moved(string scrape) =>
+            Counter(scrape, "cx_events_total", "status=\"applied\"") >= beforeApplied + 150
+            && Counter(scrape, "cx_events_total", "status=\"rejected\"") >= 150
+            && scrape.Contains("field=\"signals.sentiment\"", StringComparison.Ordinal)
+            && Regex.IsMatch(scrape, "cx_actions_total\\{[^}]*severity=\"high\"");
+
+        // Metrics are collected on the exporter's schedule: look again until they have moved (or 15 s pass).
         var after = await ScrapeAsync(http);
-        Assert.True(Counter(after, "cx_events_total", "status=\"applied\"") >= Counter(before, "cx_events_total", "status=\"applied\"") + 150);
-        Assert.True(Counter(after, "cx_events_total", "status=\"rejected\"") >= 150);
+        for (var i = 0; i < 30 && !Moved(after); i++)
+        {
+            await Task.Delay(500);
+            after = await http.GetStringAsync("/metrics");
+        }
+
+        Assert.True(Counter(after, "cx_events_total", "status=\"applied\"") >= beforeApplied + 150, after);
+        Assert.True(Counter(after, "cx_events_total", "status=\"rejected\"") >= 150, after);
         Assert.Contains("field=\"signals.sentiment\"", after, StringComparison.Ordinal);
         Assert.Contains("cx_ack_duration", after, StringComparison.Ordinal);
         Assert.Contains("cx_apply_duration", after, StringComparison.Ordinal);
