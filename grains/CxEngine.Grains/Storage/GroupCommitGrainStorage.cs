@@ -29,6 +29,10 @@ public sealed class GroupCommitGrainStorage(CxDatabase database, string serviceI
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;
 
+    // The writer's connection lives long: its insert and update are prepared once and only rebound after that.
+    // Only the writer's loop touches them, one piece of work at a time.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<DbConnection, PreparedWrites> _prepared = [];
+
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         database.ReadAsync(async (connection, cancellationToken) =>
         {
@@ -74,17 +78,20 @@ public sealed class GroupCommitGrainStorage(CxDatabase database, string serviceI
     private async Task<string> WriteAsync(string stateName, GrainId grainId, string? etag, byte[]? payload)
     {
         long? expected = etag is null ? null : long.Parse(etag, CultureInfo.InvariantCulture);
+        var grain = grainId.ToString();
         var version = await database.Writes.RunAsync(async (connection, transaction, cancellationToken) =>
         {
-            await using var command = connection.CreateCommand();
+            var prepared = _prepared.GetValue(connection, c => new PreparedWrites(c));
+            var command = expected is null ? prepared.Insert : prepared.Update;
             command.Transaction = transaction;
-            command.CommandText = expected is null ? Insert : Update;
-            AddKey(command, stateName, grainId);
-            Add(command, "p", (object?)payload ?? DBNull.Value, DbType.Binary);
-            Add(command, "t", DateTime.UtcNow.Ticks, DbType.Int64);
+            command.Parameters["s"].Value = serviceId;
+            command.Parameters["n"].Value = stateName;
+            command.Parameters["g"].Value = grain;
+            command.Parameters["p"].Value = (object?)payload ?? DBNull.Value;
+            command.Parameters["t"].Value = DateTime.UtcNow.Ticks;
             if (expected is { } v)
             {
-                Add(command, "v", v, DbType.Int64);
+                command.Parameters["v"].Value = v;
             }
 
             var changed = await command.ExecuteNonQueryAsync(cancellationToken);
@@ -114,5 +121,35 @@ public sealed class GroupCommitGrainStorage(CxDatabase database, string serviceI
         parameter.Value = value;
         parameter.DbType = type;
         command.Parameters.Add(parameter);
+    }
+
+    private sealed class PreparedWrites
+    {
+        public PreparedWrites(DbConnection connection)
+        {
+            Insert = Create(connection, GroupCommitGrainStorage.Insert, withVersion: false);
+            Update = Create(connection, GroupCommitGrainStorage.Update, withVersion: true);
+        }
+
+        public DbCommand Insert { get; }
+
+        public DbCommand Update { get; }
+
+        private static DbCommand Create(DbConnection connection, string sql, bool withVersion)
+        {
+            var command = connection.CreateCommand();
+            command.CommandText = sql;
+            Add(command, "s", "", DbType.String);
+            Add(command, "n", "", DbType.String);
+            Add(command, "g", "", DbType.String);
+            Add(command, "p", DBNull.Value, DbType.Binary);
+            Add(command, "t", 0L, DbType.Int64);
+            if (withVersion)
+            {
+                Add(command, "v", 0L, DbType.Int64);
+            }
+
+            return command;
+        }
     }
 }

@@ -4,6 +4,11 @@ using V1 = CxEngine.Contracts.V1;
 
 namespace CxEngine.Tests.Security;
 
+/// <summary>
+/// Meters are process-wide: with other engines running in the same test process a scrape would count
+/// their events too, so these tests run on their own.
+/// </summary>
+[Collection(MetricsCollection.Name)]
 public sealed partial class MetricsTests
 {
     [Fact]
@@ -89,4 +94,10 @@ public sealed partial class MetricsTests
 
     [GeneratedRegex("^(?<name>[a-z_]+)\\{(?<labels>[^}]*)\\} (?<value>[0-9.eE+-]+)", RegexOptions.Multiline)]
     private static partial Regex MetricLine();
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MetricsCollection
+{
+    public const string Name = "metrics, alone";
 }
