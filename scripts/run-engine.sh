@@ -5,4 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/dotnet.sh
 require_dotnet
-exec dotnet run --project silo/CxEngine.Silo/CxEngine.Silo.csproj -c Release -- "$@"
+# dotnet run starts the engine in the project's folder; keep the database in ./data of the checkout
+# (a --CxEngine:Storage:DataDirectory given here comes later and wins).
+exec dotnet run --project silo/CxEngine.Silo/CxEngine.Silo.csproj -c Release -- \
+  --CxEngine:Storage:DataDirectory="$PWD/data" "$@"
