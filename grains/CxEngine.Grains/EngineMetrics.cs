@@ -52,6 +52,13 @@ public sealed class EngineMetrics : IDisposable
     public void ObserveWatchers(Func<int> watchers) =>
         _meter.CreateObservableGauge("cx.watchers", watchers, "{watcher}", "WatchActions calls connected to this silo");
 
+    /// <summary>Group commits and the writes they carried (their ratio is the batching the writer achieves).</summary>
+    public void ObserveWriter(Storage.GroupCommitWriter writer)
+    {
+        _meter.CreateObservableCounter("cx.storage.commits", () => writer.Commits, "{commit}", "Group commits of this silo's storage writer");
+        _meter.CreateObservableCounter("cx.storage.writes", () => writer.Writes, "{write}", "Writes carried by those commits");
+    }
+
     private static string StatusName(EventStatus status) => status switch
     {
         EventStatus.Applied => "applied",

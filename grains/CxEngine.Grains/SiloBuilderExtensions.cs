@@ -28,7 +28,12 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<TierCatalogCache>());
 
         // Recovery: the action log, the current actions and the at-risk index live next to the grain state.
-        silo.Services.AddSingleton(sp => new CxDatabase(storage, sp.GetRequiredService<ILoggerFactory>()));
+        silo.Services.AddSingleton(sp =>
+        {
+            var database = new CxDatabase(storage, sp.GetRequiredService<ILoggerFactory>());
+            sp.GetRequiredService<EngineMetrics>().ObserveWriter(database.Writer);
+            return database;
+        });
         silo.Services.AddSingleton(sp => new RecoveryStore(sp.GetRequiredService<CxDatabase>(), sp.GetRequiredService<Serializer>()));
         silo.Services.AddSingleton<ActionFeed>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ActionFeed>());

@@ -25,9 +25,6 @@ public sealed class CustomerDispatcher(IGrainFactory grains, IOptions<EngineOpti
     private readonly ConcurrentDictionary<string, CustomerQueue> _queues = new(StringComparer.Ordinal);
     private readonly int _maxBatch = options.Value.Customers.MaxBatchSize;
 
-    /// <summary>Customers with events waiting or being applied right now.</summary>
-    public int ActiveCustomers => _queues.Count;
-
     public void Submit(string customerId, CustomerEvent evt, IOutcomeSink sink)
     {
         var pending = new Pending(evt, sink, Stopwatch.GetTimestamp());

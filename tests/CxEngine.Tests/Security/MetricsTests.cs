@@ -47,6 +47,8 @@ public sealed partial class MetricsTests
         Assert.Contains("cx_ack_duration", after, StringComparison.Ordinal);
         Assert.Contains("cx_apply_duration", after, StringComparison.Ordinal);
         Assert.Contains("cx_watchers", after, StringComparison.Ordinal);
+        Assert.Contains("cx_storage_commits", after, StringComparison.Ordinal);
+        Assert.Contains("cx_storage_writes", after, StringComparison.Ordinal);
         Assert.Matches("cx_actions_total\\{[^}]*severity=\"high\"", after);
         Assert.Contains("orleans_", after, StringComparison.Ordinal);
     }
