@@ -46,6 +46,14 @@ public sealed partial class CustomerGrain(
     public async Task<IReadOnlyList<EventOutcome>> ApplyAsync(IReadOnlyList<CustomerEvent> events)
     {
         ThrowIfStale();
+
+        // Side effects still owed from an earlier batch go first: until they are delivered, not even a
+        // retried event is acknowledged (as a duplicate), since its recovery entry is not in the log yet.
+        if ((S.Outbox.Count > 0 || S.AtRiskDirty) && await TryFlushAsync() is null)
+        {
+            return [.. events.Select(e => new EventOutcome(e.EventId, EventStatus.Unavailable, null, Error: NotAcknowledgedRetry))];
+        }
+
         var catalog = await tiers.GetAsync();
         var outcomes = new EventOutcome[events.Count];
         var applied = 0;
