@@ -80,3 +80,22 @@ public sealed class ActionTransitionException : Exception
     {
     }
 }
+
+/// <summary>A tier policy the model cannot run; the message is "field: problem". Maps to INVALID_ARGUMENT.</summary>
+[GenerateSerializer, Alias("cx.InvalidPolicyException")]
+public sealed class InvalidPolicyException : Exception
+{
+    public InvalidPolicyException()
+    {
+    }
+
+    public InvalidPolicyException(string message)
+        : base(message)
+    {
+    }
+
+    public InvalidPolicyException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -63,8 +63,8 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
                 return BadRequest(v.Error);
             case UnknownTierException t:
                 return BadRequest(new FieldError("tier", t.Message));
-            case ArgumentException a:
-                return BadRequest(FieldFromMessage(a.Message));
+            case InvalidPolicyException p:
+                return BadRequest(FieldFromMessage(p.Message));
             case NotFoundException or ActionNotFoundException:
                 return new RpcException(new global::Grpc.Core.Status(StatusCode.NotFound, ex.Message));
             case ResourceExhaustedException:
