@@ -240,15 +240,10 @@ public sealed partial class CustomerGrain(
         var catalog = await tiers.GetAsync();
         var policy = catalog.Find(open.Tier) ?? catalog.Find(S.Tier ?? catalog.DefaultTier)!;
         var severity = (Severity)Math.Min((int)Severity.High, (int)open.Severity + 1);
-        var compensation = RecoveryPlaybook.SuggestedCompensation(severity, policy);
-        S.OpenAction = Change(open, ActionChange.Overdue, now) with
+        S.OpenAction = WithPlaybook(Change(open, ActionChange.Overdue, now), severity, policy) with
         {
-            Severity = severity,
             Status = ActionStatus.Escalated,
             Overdue = true,
-            Steps = RecoveryPlaybook.StepsFor(severity),
-            SuggestedCompensation = compensation,
-            RequiresApproval = RecoveryPlaybook.RequiresApproval(compensation, policy),
             DueBy = now + policy.SlaFor(severity),
         };
         LogActionOverdue(logger, actionId, open.Severity, severity);
@@ -295,19 +290,14 @@ public sealed partial class CustomerGrain(
         switch (decision.Kind)
         {
             case RecoveryDecisionKind.Escalate when S.OpenAction is { } open:
-                var escalatedCompensation = RecoveryPlaybook.SuggestedCompensation(decision.Severity, policy);
-                changed = S.OpenAction = Change(open, ActionChange.Escalated, now) with
+                changed = S.OpenAction = WithPlaybook(Change(open, ActionChange.Escalated, now), decision.Severity, policy) with
                 {
-                    Severity = decision.Severity,
                     Status = ActionStatus.Escalated,
                     Tier = policy.Name,
                     Score = S.Score.Score,
                     Expectation = S.Score.Expectation,
                     Baseline = policy.Baseline,
                     Reasons = CostliestChanges(),
-                    Steps = RecoveryPlaybook.StepsFor(decision.Severity),
-                    SuggestedCompensation = escalatedCompensation,
-                    RequiresApproval = RecoveryPlaybook.RequiresApproval(escalatedCompensation, policy),
                     // A more severe action is due sooner, never later than it already was.
                     DueBy = Min(open.DueBy, now + policy.SlaFor(decision.Severity)),
                 };
@@ -319,13 +309,11 @@ public sealed partial class CustomerGrain(
                 // A first fall, or a worse fall after a person resolved the last action: a new action.
                 S.ResolvedEpisode = Severity.None;
                 S.ActionsRaised++;
-                var compensation = RecoveryPlaybook.SuggestedCompensation(decision.Severity, policy);
-                changed = S.OpenAction = new RecoveryActionRecord
+                changed = S.OpenAction = WithPlaybook(new RecoveryActionRecord
                 {
                     ActionId = RecoveryActionRecord.FormatId(CustomerId, S.ActionsRaised),
                     CustomerId = CustomerId,
                     Tier = policy.Name,
-                    Severity = decision.Severity,
                     Status = ActionStatus.Open,
                     Change = ActionChange.Raised,
                     Revision = 1,
@@ -334,13 +322,10 @@ public sealed partial class CustomerGrain(
                     Baseline = policy.Baseline,
                     TriggerEventId = eventId,
                     Reasons = CostliestChanges(),
-                    Steps = RecoveryPlaybook.StepsFor(decision.Severity),
-                    SuggestedCompensation = compensation,
-                    RequiresApproval = RecoveryPlaybook.RequiresApproval(compensation, policy),
                     DueBy = now + policy.SlaFor(decision.Severity),
                     RaisedAt = now,
                     UpdatedAt = now,
-                };
+                }, decision.Severity, policy);
                 LogActionRaised(logger, S.OpenAction.ActionId, decision.Severity, S.Score.Score, policy.Baseline);
                 break;
 
@@ -368,6 +353,19 @@ public sealed partial class CustomerGrain(
         }
 
         return changed;
+    }
+
+    /// <summary>The action at a severity: the playbook's steps, its compensation, and whether that needs approval.</summary>
+    private static RecoveryActionRecord WithPlaybook(RecoveryActionRecord action, Severity severity, TierPolicy policy)
+    {
+        var compensation = RecoveryPlaybook.SuggestedCompensation(severity, policy);
+        return action with
+        {
+            Severity = severity,
+            Steps = RecoveryPlaybook.StepsFor(severity),
+            SuggestedCompensation = compensation,
+            RequiresApproval = RecoveryPlaybook.RequiresApproval(compensation, policy),
+        };
     }
 
     private static RecoveryActionRecord Change(RecoveryActionRecord action, ActionChange change, DateTime now) =>

@@ -64,7 +64,7 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
             case UnknownTierException t:
                 return BadRequest(new FieldError("tier", t.Message));
             case InvalidPolicyException p:
-                return BadRequest(FieldFromMessage(p.Message));
+                return BadRequest(FieldError.Parse(p.Message));
             case NotFoundException or ActionNotFoundException:
                 return new RpcException(new global::Grpc.Core.Status(StatusCode.NotFound, ex.Message));
             case ResourceExhaustedException:
@@ -102,14 +102,6 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
         return status.ToRpcException();
     }
 
-    /// <summary>Domain validation speaks "field: problem"; split it so the BadRequest names the field.</summary>
-    private static FieldError FieldFromMessage(string message)
-    {
-        var colon = message.IndexOf(": ", StringComparison.Ordinal);
-        return colon > 0 && !message[..colon].Contains(' ', StringComparison.Ordinal)
-            ? new FieldError(message[..colon], message[(colon + 2)..])
-            : new FieldError("", message);
-    }
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "{Method} answered UNAVAILABLE")]
     private static partial void LogUnavailable(ILogger logger, Exception exception, string method);

@@ -25,14 +25,16 @@ public static class CxEngineHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
 
-        AddOptions(builder.Services);
-
-        // Storage, cluster, security and endpoint settings shape the host itself, so they are read and checked before it is built.
+        // Storage, cluster, security and endpoint settings shape the host itself, so they are read and checked
+        // once, before it is built, and the checked values are what the services get.
         var storage = BindAndValidate<StorageOptions>(builder.Configuration, StorageOptions.SectionName);
         var cluster = BindAndValidate<ClusterOptions>(builder.Configuration, ClusterOptions.SectionName);
         var security = BindAndValidate<SecurityOptions>(builder.Configuration, SecurityOptions.SectionName);
         var limits = BindAndValidate<LimitsOptions>(builder.Configuration, LimitsOptions.SectionName);
         var operatorEndpoint = BindAndValidate<OperatorOptions>(builder.Configuration, OperatorOptions.SectionName);
+        builder.Services.AddSingleton(Options.Create(security));
+        builder.Services.AddSingleton(Options.Create(limits));
+        AddOptions(builder.Services);
 
         // gRPC on HTTP/2 (h2c, or TLS for https URLs); --urls / ASPNETCORE_URLS override the address.
         var grpcUrls = Endpoints.Split(builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } urls ? urls : DefaultUrl);
@@ -154,12 +156,7 @@ public static class CxEngineHost
     {
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>();
-        services.AddOptions<CustomerLimits>().BindConfiguration($"{EngineOptions.SectionName}:Customers").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<ClusterOptions>().BindConfiguration(ClusterOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
     }
 
     private static T BindAndValidate<T>(IConfiguration configuration, string section)

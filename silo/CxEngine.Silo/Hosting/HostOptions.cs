@@ -43,12 +43,17 @@ public sealed class ClusterOptions
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
 }
 
-/// <summary>Checks what data annotations cannot: every tier is a policy the model can run, and the default tier exists.</summary>
+/// <summary>
+/// Checks what data annotations on the top level cannot: the nested customer and recovery settings, every
+/// tier is a policy the model can run, and the default tier exists.
+/// </summary>
 public sealed class EngineOptionsValidator : IValidateOptions<EngineOptions>
 {
     public ValidateOptionsResult Validate(string? name, EngineOptions options)
     {
         var failures = new List<string>();
+        Nested(failures, $"{EngineOptions.SectionName}:Customers", options.Customers);
+        Nested(failures, $"{EngineOptions.SectionName}:Recovery", options.Recovery);
         var tiers = options.EffectiveTiers();
         foreach (var tier in tiers)
         {
@@ -64,6 +69,15 @@ public sealed class EngineOptionsValidator : IValidateOptions<EngineOptions>
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Nested(List<string> failures, string section, object settings)
+    {
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(settings, new ValidationContext(settings), results, validateAllProperties: true))
+        {
+            failures.AddRange(results.Select(r => $"{section}:{string.Join(",", r.MemberNames)}: {r.ErrorMessage}"));
+        }
     }
 }
 

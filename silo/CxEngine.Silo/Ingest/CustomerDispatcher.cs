@@ -72,9 +72,9 @@ public sealed class CustomerDispatcher(IGrainFactory grains, IOptions<EngineOpti
                     return;
                 }
 
-                var count = Math.Min(queue.Waiting.Count, _maxBatch);
-                batch = queue.Waiting.GetRange(0, count).ToArray();
-                queue.Waiting.RemoveRange(0, count);
+                batch = new Pending[Math.Min(queue.Waiting.Count, _maxBatch)];
+                queue.Waiting.CopyTo(0, batch, 0, batch.Length);
+                queue.Waiting.RemoveRange(0, batch.Length);
             }
 
             var events = new CustomerEvent[batch.Length];

@@ -11,6 +11,15 @@ namespace CxEngine.Silo.Ingest;
 public readonly record struct FieldError(string Field, string Problem)
 {
     public override string ToString() => $"{Field}: {Problem}";
+
+    /// <summary>Reads back the "field: problem" form the domain speaks (the field is one word, no spaces).</summary>
+    public static FieldError Parse(string message)
+    {
+        var colon = message.IndexOf(": ", StringComparison.Ordinal);
+        return colon > 0 && !message.AsSpan(0, colon).Contains(' ')
+            ? new FieldError(message[..colon], message[(colon + 2)..])
+            : new FieldError("", message);
+    }
 }
 
 /// <summary>
@@ -101,13 +110,13 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
 
         foreach (var c in value)
         {
-            if (char.IsControl(c) || char.IsSurrogate(c) && !IsWellFormed(value))
+            if (char.IsControl(c))
             {
                 return new FieldError(field, "must not contain control characters or broken UTF-16");
             }
         }
 
-        return null;
+        return IsWellFormed(value) ? null : new FieldError(field, "must not contain control characters or broken UTF-16");
     }
 
     private FieldError? MapSignals(V1.Signals? s, out Signals signals)

@@ -42,7 +42,7 @@ public sealed partial class IngestService(
         var outcome = await sink.Outcome.WaitAsync(context.CancellationToken);
         return outcome.Status switch
         {
-            EventStatus.Rejected => throw new RequestValidationException(SplitError(outcome.Error)),
+            EventStatus.Rejected => throw new RequestValidationException(FieldError.Parse(outcome.Error ?? "invalid event")),
             EventStatus.Unavailable => throw new StorageUnavailableException(outcome.Error ?? "storage is unavailable"),
             _ => ContractMapper.ToResult(outcome, request.CustomerId),
         };
@@ -98,12 +98,6 @@ public sealed partial class IngestService(
         }
     }
 
-    private static FieldError SplitError(string? error)
-    {
-        var text = error ?? "invalid event";
-        var colon = text.IndexOf(": ", StringComparison.Ordinal);
-        return colon > 0 ? new FieldError(text[..colon], text[(colon + 2)..]) : new FieldError("", text);
-    }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "Event stream ended: {Received} events received, {Rejected} rejected")]
     private static partial void LogStreamEnded(ILogger logger, long received, long rejected);

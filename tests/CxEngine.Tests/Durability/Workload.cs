@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using CxEngine.Scoring;
+using CxEngine.Tests.Scoring;
 using CxEngine.Tests.Service;
 using Grpc.Core;
 using V1 = CxEngine.Contracts.V1;
@@ -58,23 +59,7 @@ internal sealed class Workload
 
     private (ScoreState State, int Raised) Run(string customerId)
     {
-        var policy = TierPolicy.Defaults.Single(t => t.Name == _tiers[customerId]);
-        var state = ScoreState.Initial(policy);
-        var open = Severity.None;
-        var raised = 0;
-        foreach (var evt in ByCustomer[customerId])
-        {
-            var step = ScoringStep.Apply(state, Wire.Scoring(evt), policy, open);
-            state = step.State;
-            raised += step.Recovery.Kind == RecoveryDecisionKind.Raise ? 1 : 0;
-            open = step.Recovery.Kind switch
-            {
-                RecoveryDecisionKind.Raise or RecoveryDecisionKind.Escalate => step.Recovery.Severity,
-                RecoveryDecisionKind.Recover => Severity.None,
-                _ => open,
-            };
-        }
-
+        var (state, _, raised) = Model.Replay(TierPolicy.Defaults.Single(t => t.Name == _tiers[customerId]), ByCustomer[customerId].Select(Wire.Scoring));
         return (state, raised);
     }
 

@@ -1,6 +1,7 @@
 using CxEngine.Customers;
 using CxEngine.Policies;
 using CxEngine.Scoring;
+using CxEngine.Tests.Scoring;
 using static CxEngine.Tests.Scoring.Events;
 
 namespace CxEngine.Tests.Grains;
@@ -53,19 +54,15 @@ public sealed class CustomerGrainTests(ClusterFixture fixture)
 
         var outcomes = await grain.ApplyAsync(events);
 
-        var expected = ScoreState.Initial(TierPolicy.Standard);
-        var open = Severity.None;
+        var steps = Model.Run(TierPolicy.Standard, events.Select(e => e.Event)).ToArray();
         for (var i = 0; i < events.Length; i++)
         {
-            var step = ScoringStep.Apply(expected, events[i].Event, TierPolicy.Standard, open);
-            expected = step.State;
-            open = step.Recovery.Kind is RecoveryDecisionKind.Raise or RecoveryDecisionKind.Escalate ? step.Recovery.Severity
-                : step.Recovery.Kind == RecoveryDecisionKind.Recover ? Severity.None : open;
-            Assert.Equal(step.State.Score, outcomes[i].Score!.Score);
+            Assert.Equal(steps[i].State.Score, outcomes[i].Score!.Score);
             Assert.Equal(events[i].EventId, outcomes[i].EventId);
             Assert.Equal(i + 1, outcomes[i].Score!.EventsApplied);
         }
 
+        var expected = steps[^1].State;
         var score = await grain.GetScoreAsync();
         Assert.Equal(expected.Score, score!.Score);
         Assert.Equal(expected.Expectation, score.Expectation);

@@ -226,28 +226,13 @@ public sealed class ScoringStepTests
         static ScoreState Run()
         {
             var random = new Random(42);
-            var policy = TierPolicy.Premium;
-            var state = ScoreState.Initial(policy);
-            var open = Severity.None;
-            for (var i = 0; i < 10_000; i++)
+            var events = Enumerable.Range(0, 10_000).Select(i => At(T0.AddMinutes(i * 37), new Signals
             {
-                var evt = At(T0.AddMinutes(i * 37), new Signals
-                {
-                    Csat = random.Next(1, 6),
-                    WaitSeconds = random.NextDouble() * 300,
-                    Sentiment = (random.NextDouble() * 2) - 1,
-                });
-                var outcome = ScoringStep.Apply(state, evt, policy, open);
-                state = outcome.State;
-                open = outcome.Recovery.Kind switch
-                {
-                    RecoveryDecisionKind.Raise or RecoveryDecisionKind.Escalate => outcome.Recovery.Severity,
-                    RecoveryDecisionKind.Recover => Severity.None,
-                    _ => open,
-                };
-            }
-
-            return state;
+                Csat = random.Next(1, 6),
+                WaitSeconds = random.NextDouble() * 300,
+                Sentiment = (random.NextDouble() * 2) - 1,
+            })).ToArray();
+            return Model.Replay(TierPolicy.Premium, events).State;
         }
 
         var first = Run();

@@ -1,4 +1,5 @@
 using CxEngine.Scoring;
+using CxEngine.Tests.Scoring;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using V1 = CxEngine.Contracts.V1;
@@ -185,19 +186,7 @@ public sealed class IngestServiceTests(EngineFixture fixture)
             Assert.Equal(good.Select(e => e.EventId), appliedOrder.GetValueOrDefault(id, []));
 
             var policy = TierPolicy.Defaults.Single(t => t.Name == tierOf[id]);
-            var expected = ScoreState.Initial(policy);
-            var open = Severity.None;
-            foreach (var evt in good)
-            {
-                var step = ScoringStep.Apply(expected, Wire.Scoring(evt), policy, open);
-                expected = step.State;
-                open = step.Recovery.Kind switch
-                {
-                    RecoveryDecisionKind.Raise or RecoveryDecisionKind.Escalate => step.Recovery.Severity,
-                    RecoveryDecisionKind.Recover => Severity.None,
-                    _ => open,
-                };
-            }
+            var (expected, open, _) = Model.Replay(policy, good.Select(Wire.Scoring));
 
             var score = await Engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = id });
             Assert.Equal(good.Length, score.EventsApplied);
