@@ -63,6 +63,20 @@ public sealed class StorageOptions : IValidatableObject
 
     public StateWriter EffectiveStateWriter => StateWriter ?? (Provider == StorageProvider.PostgreSql ? Storage.StateWriter.AdoNet : Storage.StateWriter.GroupCommit);
 
+    /// <summary>
+    /// SQLite: how long a write waits for the database file's lock (held by another process, a backup, a
+    /// long reader) before it fails and the events in it are answered UNAVAILABLE. Whole seconds.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The longest a write may wait in the group-commit queue and its transaction before its caller is answered
+    /// UNAVAILABLE ("may or may not have been stored: retry with the same event_id"). No write waits forever.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Apply the (idempotent) schema script at start. Turn off where the engine's database user may not change the schema.</summary>
     public bool ApplySchemaOnStart { get; set; } = true;
 
@@ -76,7 +90,7 @@ public sealed class StorageOptions : IValidatableObject
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = true,
             // Many grains write at once; a writer waits for the lock rather than failing straight away.
-            DefaultTimeout = 30,
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(BusyTimeout.TotalSeconds)),
         }.ToString(),
         StorageProvider.PostgreSql => ConnectionString ?? "",
         _ => "",
