@@ -15,8 +15,9 @@ namespace CxEngine;
 public static class SiloBuilderExtensions
 {
     /// <summary>
-    /// Everything CxEngine's grains need in a silo: the grain storage chosen by <paramref name="storage"/>
-    /// (with its schema applied first) and this silo's tier-catalog cache. The host binds <see cref="EngineOptions"/>
+    /// Everything CxEngine's grains need in a silo: the database chosen by <paramref name="storage"/> (with its
+    /// schema applied first), the customer and recovery stores on it, the grain storage for the tier catalog,
+    /// and this silo's tier-catalog cache. The host binds <see cref="EngineOptions"/>
     /// and chooses clustering.
     /// </summary>
     public static ISiloBuilder AddCxEngineGrains(this ISiloBuilder silo, StorageOptions storage)
@@ -27,7 +28,7 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<TierCatalogCache>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<TierCatalogCache>());
 
-        // Recovery: the action log, the current actions and the at-risk index live next to the grain state.
+        // The customers' event log and rows, the action log and the current actions: one database, one writer.
         silo.Services.AddSingleton(sp =>
         {
             var database = new CxDatabase(storage, sp.GetRequiredService<ILoggerFactory>());
@@ -35,8 +36,11 @@ public static class SiloBuilderExtensions
             return database;
         });
         silo.Services.AddSingleton(sp => new RecoveryStore(sp.GetRequiredService<CxDatabase>(), sp.GetRequiredService<Serializer>()));
+        silo.Services.AddSingleton<CustomerStore>();
         silo.Services.AddSingleton<ActionFeed>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ActionFeed>());
+        silo.Services.AddSingleton<RetentionSweeper>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<RetentionSweeper>());
         silo.Services.AddSingleton<OverdueSweeper>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<OverdueSweeper>());
 

@@ -36,19 +36,48 @@ public sealed class EngineOptions
     }
 }
 
-public sealed class CustomerLimits
+public sealed class CustomerLimits : IValidatableObject
 {
-    /// <summary>How many recent event ids each customer remembers (8 bytes each) to answer retries as duplicates.</summary>
-    [Range(16, 100_000)]
-    public int IdempotencyWindow { get; set; } = 256;
+    /// <summary>
+    /// An event id applied to a customer within this much arrival time is answered DUPLICATE when it comes
+    /// again, however many events came in between. The log's unique (customer, event id) key is what decides,
+    /// so in practice every id still in the log (<see cref="EventRetention"/>) is recognised.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
+    public TimeSpan IdempotencyHorizon { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>How many score changes each customer keeps to explain its score.</summary>
-    [Range(3, 10_000)]
-    public int HistoryLength { get; set; } = 16;
+    /// <summary>
+    /// How many recent event ids an active customer keeps in memory (8 bytes each) to answer a retry without
+    /// asking the database. Only a fast path: an id it no longer holds is still found in the log.
+    /// </summary>
+    [Range(0, 100_000)]
+    public int RecentEventIds { get; set; } = 512;
+
+    /// <summary>How many events may pass between two snapshots of a customer; a rebuild replays at most about this many.</summary>
+    [Range(1, 100_000)]
+    public int SnapshotEvery { get; set; } = 100;
+
+    /// <summary>How long the event log keeps an event (by arrival time); older entries are trimmed in the background.</summary>
+    [Range(typeof(TimeSpan), "01:00:00", "36500.00:00:00")]
+    public TimeSpan EventRetention { get; set; } = TimeSpan.FromDays(400);
+
+    /// <summary>How many of the latest score changes a recovery action picks its reasons (the costliest three) from.</summary>
+    [Range(3, 1_000)]
+    public int ReasonWindow { get; set; } = 16;
 
     /// <summary>How many events one grain call applies at most (a stream's waiting events are split beyond this).</summary>
     [Range(1, 10_000)]
     public int MaxBatchSize { get; set; } = 256;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (EventRetention < IdempotencyHorizon)
+        {
+            yield return new ValidationResult(
+                $"must be at least IdempotencyHorizon ({IdempotencyHorizon}): a retry within the horizon is found in the log",
+                [nameof(EventRetention)]);
+        }
+    }
 }
 
 public sealed class RecoveryOptions

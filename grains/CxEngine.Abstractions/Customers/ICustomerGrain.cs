@@ -6,8 +6,9 @@ public interface ICustomerGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Applies a batch of events in order and stores the result once. Returns one outcome per event,
-    /// in the same order, only after the state that includes them is durable. If storage fails, the
-    /// applied events come back as <see cref="EventStatus.Unavailable"/> and the grain's state is what storage holds.
+    /// in the same order, only after the one commit that holds everything they caused (log entries, the
+    /// customer's row, action-log entries). If storage fails, the applied events come back as
+    /// <see cref="EventStatus.Unavailable"/> and the grain's state is what storage holds.
     /// </summary>
     [Alias("Apply")]
     Task<IReadOnlyList<EventOutcome>> ApplyAsync(IReadOnlyList<CustomerEvent> events);
@@ -16,9 +17,12 @@ public interface ICustomerGrain : IGrainWithStringKey
     [Alias("GetScore"), ReadOnly]
     Task<CustomerSnapshot?> GetScoreAsync();
 
-    /// <summary>The retained history of score changes, newest first; null when the customer was never seen.</summary>
+    /// <summary>
+    /// A page of the customer's event log as explained score changes, newest first, before a log position
+    /// (0: from the newest); null when the customer was never seen.
+    /// </summary>
     [Alias("GetHistory"), ReadOnly]
-    Task<CustomerHistory?> GetHistoryAsync(int limit);
+    Task<CustomerHistory?> GetHistoryAsync(int pageSize, long beforePosition);
 
     /// <summary>Moves the customer to another tier (creating the customer if it was never seen).</summary>
     [Alias("SetTier")]
@@ -40,4 +44,5 @@ public interface ICustomerGrain : IGrainWithStringKey
 [GenerateSerializer, Immutable, Alias("cx.CustomerHistory")]
 public sealed record CustomerHistory(
     [property: Id(0)] CustomerSnapshot Score,
-    [property: Id(1)] IReadOnlyList<ScoreChangeRecord> Changes);
+    [property: Id(1)] IReadOnlyList<ScoreChangeRecord> Changes,
+    [property: Id(2)] long? NextBeforePosition = null);

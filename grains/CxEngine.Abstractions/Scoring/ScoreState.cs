@@ -41,16 +41,17 @@ public readonly record struct RecoveryDecision(RecoveryDecisionKind Kind, Severi
     public static readonly RecoveryDecision Nothing = new(RecoveryDecisionKind.None, Severity.None);
 }
 
-/// <summary>Why the score moved on one event (SCORING.md step 9).</summary>
+/// <summary>Why the score moved on one event (SCORING.md step 9). Kept in the customer's event log.</summary>
+[GenerateSerializer, Immutable, Alias("cx.ScoreExplanation")]
 public readonly record struct ScoreExplanation(
-    double Experience,
-    double ExpectationBefore,
-    double Disconfirmation,
-    double EventSatisfaction,
-    double ScoreBefore,
-    double Decay,
-    double ScoreAfter,
-    double ExpectationAfter)
+    [property: Id(0)] double Experience,
+    [property: Id(1)] double ExpectationBefore,
+    [property: Id(2)] double Disconfirmation,
+    [property: Id(3)] double EventSatisfaction,
+    [property: Id(4)] double ScoreBefore,
+    [property: Id(5)] double Decay,
+    [property: Id(6)] double ScoreAfter,
+    [property: Id(7)] double ExpectationAfter)
 {
     /// <summary>The whole change of S caused by the event, decay included.</summary>
     public double Delta => ScoreAfter - ScoreBefore;

@@ -10,7 +10,7 @@ namespace CxEngine.Recovery;
 /// writer on this silo appended, otherwise every <see cref="RecoveryOptions.FeedPollInterval"/>), in
 /// sequence order, and hands each entry to every subscribed watcher. It never waits for a watcher: one
 /// whose buffer is full is cut off and goes back to reading the log, so slow watchers cost neither
-/// ingest speed nor unbounded memory. It also trims the log to its retention.
+/// ingest speed nor unbounded memory. (<see cref="Storage.RetentionSweeper"/> trims the log.)
 /// </summary>
 public sealed partial class ActionFeed : ILifecycleParticipant<ISiloLifecycle>, IDisposable
 {
@@ -24,8 +24,6 @@ public sealed partial class ActionFeed : ILifecycleParticipant<ISiloLifecycle>, 
         _options = options.Value.Recovery;
         metrics.ObserveWatchers(() => Watchers);
     }
-
-    private static readonly TimeSpan TrimEvery = TimeSpan.FromHours(1);
 
     private readonly RecoveryOptions _options;
     private readonly Lock _lock = new();
@@ -98,7 +96,6 @@ public sealed partial class ActionFeed : ILifecycleParticipant<ISiloLifecycle>, 
 
     private async Task FollowAsync(CancellationToken cancellationToken)
     {
-        var lastTrim = DateTime.MinValue;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -114,15 +111,6 @@ public sealed partial class ActionFeed : ILifecycleParticipant<ISiloLifecycle>, 
                 }
                 while (page.Count == 500);
 
-                if (DateTime.UtcNow - lastTrim > TrimEvery)
-                {
-                    lastTrim = DateTime.UtcNow;
-                    var removed = await _store.TrimAsync(DateTime.UtcNow - _options.LogRetention);
-                    if (removed > 0)
-                    {
-                        LogTrimmed(_logger, removed, _options.LogRetention);
-                    }
-                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -202,7 +190,4 @@ public sealed partial class ActionFeed : ILifecycleParticipant<ISiloLifecycle>, 
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Following the action log failed; will retry")]
     private static partial void LogFollowFailed(ILogger logger, Exception exception);
-
-    [LoggerMessage(EventId = 6002, Level = LogLevel.Information, Message = "Trimmed {Removed} action-log entries older than {Retention}")]
-    private static partial void LogTrimmed(ILogger logger, int removed, TimeSpan retention);
 }

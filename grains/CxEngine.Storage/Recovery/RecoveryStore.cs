@@ -9,7 +9,7 @@ using Orleans.Serialization;
 
 namespace CxEngine.Recovery;
 
-/// <summary>A customer below its tier's baseline, as the at-risk index holds it.</summary>
+/// <summary>A customer below its tier's baseline, as ListAtRisk reads it from the customers' standing.</summary>
 [GenerateSerializer, Immutable, Alias("cx.AtRiskEntry")]
 public sealed record AtRiskEntry(
     [property: Id(0)] string CustomerId,
@@ -19,7 +19,7 @@ public sealed record AtRiskEntry(
     [property: Id(4)] double Baseline,
     [property: Id(5)] long EventsApplied,
     [property: Id(6)] DateTime? LastEventAt,
-    [property: Id(7)] string? OpenActionId)
+    [property: Id(7)] RecoveryActionRecord? OpenAction)
 {
     public double Gap => Baseline - Score;
 }
@@ -49,12 +49,14 @@ public sealed class RecoveryStore
         _serializer = serializer;
     }
 
-    public Task<long[]> AppendAsync(IReadOnlyList<RecoveryActionRecord> entries, DateTime now) =>
-        _db.Writes.RunAsync((connection, transaction, cancellationToken) => AppendAsync(connection, transaction, entries, now, cancellationToken), atomic: true);
-
-    private async Task<long[]> AppendAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RecoveryActionRecord> entries, DateTime now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Appends entries to the action log inside the caller's transaction (a customer's commit), with
+    /// sequences from <paramref name="sequencer"/>. An entry the log already holds keeps its sequence.
+    /// </summary>
+    internal async Task<long[]> AppendAsync(
+        DbConnection connection, DbTransaction transaction, ActionSequencer sequencer, IReadOnlyList<RecoveryActionRecord> entries, DateTime now,
+        CancellationToken cancellationToken)
     {
-        var next = Convert.ToInt64(await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log", cancellationToken), CultureInfo.InvariantCulture);
         var sequences = new long[entries.Count];
         for (var i = 0; i < entries.Count; i++)
         {
@@ -68,7 +70,7 @@ public sealed class RecoveryStore
                 continue;
             }
 
-            var sequence = ++next;
+            var sequence = await sequencer.NextAsync(connection, transaction, cancellationToken);
             sequences[i] = sequence;
             var payload = _serializer.SerializeToArray(entry with { Sequence = sequence });
             await ExecuteAsync(connection, transaction, """
@@ -178,69 +180,56 @@ public sealed class RecoveryStore
             return ids;
         }, cancellationToken);
 
-    /// <summary>Puts a customer in the at-risk index (entry) or takes it out (null).</summary>
-    public Task SetAtRiskAsync(string customerId, AtRiskEntry? entry) =>
-        _db.Writes.RunAsync((connection, transaction, cancellationToken) => SetAtRiskAsync(connection, transaction, customerId, entry, cancellationToken));
-
-    private static async Task<int> SetAtRiskAsync(DbConnection connection, DbTransaction transaction, string customerId, AtRiskEntry? entry, CancellationToken cancellationToken)
+    /// <summary>
+    /// Customers below their tier's baseline, furthest below first, keyset-paged on (gap, customer id), in one
+    /// query: each tier's customers under its baseline come from the (tier, score) index, and the open action
+    /// comes along in the same query. The baselines are today's, so the list follows a tier change at once.
+    /// </summary>
+    public async Task<IReadOnlyList<AtRiskEntry>> ListAtRiskAsync(
+        IReadOnlyList<(string Tier, double Baseline)> tiers, (double Gap, string CustomerId)? after, int limit, CancellationToken cancellationToken = default)
     {
-        if (entry is null)
+        if (tiers.Count == 0)
         {
-            return await ExecuteAsync(connection, transaction, "DELETE FROM cx_at_risk WHERE customer_id = @customer_id", cancellationToken, ("customer_id", customerId));
+            return [];
         }
 
-        return await ExecuteAsync(connection, transaction, """
-            INSERT INTO cx_at_risk (customer_id, tier, gap, score, expectation, baseline, events_applied, last_event_ticks, open_action_id)
-            VALUES (@customer_id, @tier, @gap, @score, @expectation, @baseline, @events_applied, @last_event_ticks, @open_action_id)
-            ON CONFLICT (customer_id) DO UPDATE SET
-                tier = excluded.tier, gap = excluded.gap, score = excluded.score, expectation = excluded.expectation,
-                baseline = excluded.baseline, events_applied = excluded.events_applied,
-                last_event_ticks = excluded.last_event_ticks, open_action_id = excluded.open_action_id
-            """, cancellationToken,
-            ("customer_id", customerId), ("tier", entry.Tier), ("gap", entry.Gap), ("score", entry.Score), ("expectation", entry.Expectation),
-            ("baseline", entry.Baseline), ("events_applied", entry.EventsApplied), ("last_event_ticks", entry.LastEventAt?.Ticks ?? 0L),
-            ("open_action_id", (object?)entry.OpenActionId ?? DBNull.Value));
-    }
-
-    /// <summary>Customers below baseline, furthest below first; keyset-paged on (gap, customer id).</summary>
-    public async Task<IReadOnlyList<AtRiskEntry>> ListAtRiskAsync(string? tier, (double Gap, string CustomerId)? after, int limit, CancellationToken cancellationToken = default)
-    {
-        var sql = new System.Text.StringBuilder(
-            "SELECT customer_id, tier, score, expectation, baseline, events_applied, last_event_ticks, open_action_id FROM cx_at_risk WHERE 1 = 1");
+        var sql = new System.Text.StringBuilder("SELECT c.customer_id, c.tier, c.score, c.expectation, c.baseline, c.events_applied, c.last_event_ticks, a.payload FROM (");
         var parameters = new List<(string, object)>();
-        if (tier is not null)
+        for (var i = 0; i < tiers.Count; i++)
         {
-            sql.Append(" AND tier = @tier");
-            parameters.Add(("tier", tier));
+            sql.Append(i == 0 ? "" : " UNION ALL ")
+                .Append(CultureInfo.InvariantCulture, $"SELECT customer_id, tier, score, expectation, @b{i} AS baseline, @b{i} - score AS gap, events_applied, last_event_ticks, open_action_id")
+                .Append(CultureInfo.InvariantCulture, $" FROM cx_customers WHERE tier = @t{i} AND score < @b{i}");
+            parameters.Add(($"t{i}", tiers[i].Tier));
+            parameters.Add(($"b{i}", tiers[i].Baseline));
         }
 
-        if (after is { } a)
+        sql.Append(") c LEFT JOIN cx_actions a ON a.action_id = c.open_action_id");
+        if (after is { } at)
         {
-            sql.Append(" AND (gap < @gap OR (gap = @gap AND customer_id > @customer_id))");
-            parameters.Add(("gap", a.Gap));
-            parameters.Add(("customer_id", a.CustomerId));
+            sql.Append(" WHERE (c.gap < @gap OR (c.gap = @gap AND c.customer_id > @customer_id))");
+            parameters.Add(("gap", at.Gap));
+            parameters.Add(("customer_id", at.CustomerId));
         }
 
-        sql.Append(" ORDER BY gap DESC, customer_id LIMIT @limit");
+        sql.Append(" ORDER BY c.gap DESC, c.customer_id LIMIT @limit");
         parameters.Add(("limit", limit));
-        return await _db.ReadAsync((connection, ct) => ReadAtRiskAsync(connection, sql.ToString(), [.. parameters], ct), cancellationToken);
-    }
-
-    private static async Task<IReadOnlyList<AtRiskEntry>> ReadAtRiskAsync(DbConnection connection, string sql, (string, object)[] parameters, CancellationToken cancellationToken)
-    {
-        await using var command = Command(connection, null, sql, parameters);
-        var entries = new List<AtRiskEntry>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        return await _db.ReadAsync(async (connection, ct) =>
         {
-            var lastTicks = reader.GetInt64(6);
-            entries.Add(new AtRiskEntry(
-                reader.GetString(0), reader.GetString(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4), reader.GetInt64(5),
-                lastTicks == 0 ? null : new DateTime(lastTicks, DateTimeKind.Utc),
-                reader.IsDBNull(7) ? null : reader.GetString(7)));
-        }
+            await using var command = Command(connection, null, sql.ToString(), [.. parameters]);
+            var entries = new List<AtRiskEntry>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var lastTicks = reader.GetInt64(6);
+                entries.Add(new AtRiskEntry(
+                    reader.GetString(0), reader.GetString(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4), reader.GetInt64(5),
+                    lastTicks == 0 ? null : new DateTime(lastTicks, DateTimeKind.Utc),
+                    reader.IsDBNull(7) ? null : _serializer.Deserialize<RecoveryActionRecord>((byte[])reader.GetValue(7))));
+            }
 
-        return entries;
+            return entries;
+        }, cancellationToken);
     }
 
     /// <summary>Drops log entries older than the cutoff (never the newest, so sequences keep rising) and closed actions not touched since.</summary>

@@ -1,4 +1,5 @@
 using CxEngine.Customers;
+using CxEngine.Policies;
 using CxEngine.Recovery;
 using CxEngine.Silo.Grpc;
 using CxEngine.Silo.Ingest;
@@ -9,7 +10,7 @@ namespace CxEngine.Silo.Services;
 
 /// <summary>Scores: what CRM systems read. Unknown customers are NOT_FOUND.</summary>
 [Microsoft.AspNetCore.Authorization.Authorize(Roles = Security.Roles.Read)]
-public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery) : V1.Scores.ScoresBase
+public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery, TierCatalogCache tiers) : V1.Scores.ScoresBase
 {
     public const int MaxBatch = 1000;
 
@@ -55,12 +56,20 @@ public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery) 
     public override async Task<V1.ScoreHistory> GetHistory(V1.GetHistoryRequest request, ServerCallContext context)
     {
         RequestValidationException.ThrowIf(EventValidation.CheckId("customer_id", request.CustomerId));
-        if (request.Limit < 0)
+        if (request.Limit < 0 || request.Limit > PageTokens.MaxPageSize)
         {
-            throw new RequestValidationException(new FieldError("limit", $"must be 0 (everything retained) or more, got {request.Limit}"));
+            throw new RequestValidationException(new FieldError("limit", $"must be between 0 and {PageTokens.MaxPageSize}, got {request.Limit}"));
         }
 
-        var history = await grains.GetGrain<ICustomerGrain>(request.CustomerId).GetHistoryAsync(request.Limit).WaitAsync(context.CancellationToken)
+        var pageSize = request.PageSize == 0 && request.Limit > 0 ? request.Limit : PageTokens.PageSize(request.PageSize);
+        var token = PageTokens.Decode(request.PageToken, 2);
+        if (token is not null && token[0] != request.CustomerId)
+        {
+            throw new RequestValidationException(new FieldError("page_token", "belongs to another customer's history"));
+        }
+
+        var before = token is null ? 0 : PageTokens.DecodeLong(token, 1);
+        var history = await grains.GetGrain<ICustomerGrain>(request.CustomerId).GetHistoryAsync(pageSize, before).WaitAsync(context.CancellationToken)
             ?? throw NotFound(request.CustomerId);
         var response = new V1.ScoreHistory { Score = ContractMapper.ToScore(history.Score) };
         foreach (var change in history.Changes)
@@ -68,24 +77,40 @@ public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery) 
             response.Changes.Add(ContractMapper.ToChange(change));
         }
 
+        if (history.NextBeforePosition is { } next)
+        {
+            response.NextPageToken = PageTokens.Encode(request.CustomerId, next.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         return response;
     }
 
-    /// <summary>From the at-risk index (kept by the customers as they cross the line), never a scan of all customers.</summary>
+    /// <summary>
+    /// From the customers' standing rows under today's baselines, one query a page (never a call per customer):
+    /// a tier's new baseline moves its customers in or out of the list at once.
+    /// </summary>
     public override async Task<V1.ListAtRiskResponse> ListAtRisk(V1.ListAtRiskRequest request, ServerCallContext context)
     {
         var pageSize = PageTokens.PageSize(request.PageSize);
         var token = PageTokens.Decode(request.PageToken, 2);
         (double, string)? after = token is null ? null : (PageTokens.DecodeDouble(token, 0), token[1]);
-        var entries = await recovery.ListAtRiskAsync(request.Tier.Length > 0 ? request.Tier : null, after, pageSize + 1, context.CancellationToken);
+        var catalog = await tiers.GetAsync();
+        if (request.Tier.Length > 0 && catalog.Find(request.Tier) is null)
+        {
+            catalog = await tiers.GetAsync(request.Tier);
+        }
+
+        var baselines = catalog.Tiers
+            .Where(t => request.Tier.Length == 0 || t.Name == request.Tier)
+            .Select(t => (t.Name, t.Baseline))
+            .ToArray();
+        var entries = await recovery.ListAtRiskAsync(baselines, after, pageSize + 1, context.CancellationToken);
 
         var response = new V1.ListAtRiskResponse();
         foreach (var entry in entries.Take(pageSize))
         {
-            var openAction = entry.OpenActionId is { } actionId ? await recovery.GetActionAsync(actionId, context.CancellationToken) : null;
-            var score = ContractMapper.ToScore(new CustomerSnapshot(
-                entry.CustomerId, entry.Tier, entry.Score, entry.Expectation, entry.Baseline, entry.EventsApplied, entry.LastEventAt, openAction));
-            response.Customers.Add(score);
+            response.Customers.Add(ContractMapper.ToScore(new CustomerSnapshot(
+                entry.CustomerId, entry.Tier, entry.Score, entry.Expectation, entry.Baseline, entry.EventsApplied, entry.LastEventAt, entry.OpenAction)));
         }
 
         if (entries.Count > pageSize)

@@ -22,7 +22,12 @@ public sealed class ClusterFixture : IAsyncLifetime
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddCxEngineGrains(new StorageOptions { DataDirectory = _data.Path });
-            silo.Services.AddOptions<EngineOptions>().Configure(o => o.Customers.HistoryLength = 8);
+            // Small enough that the tests cross snapshots, replays and forgotten ids.
+            silo.Services.AddOptions<EngineOptions>().Configure(o =>
+            {
+                o.Customers.SnapshotEvery = 5;
+                o.Customers.RecentEventIds = 64;
+            });
             silo.Services.AddKeyedSingleton<TimeProvider>(EngineClock.Key, Clock);
         });
         Cluster = builder.Build();

@@ -69,24 +69,108 @@ public sealed class CustomerGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task History_ExplainsEveryChange_NewestFirst_Bounded()
+    public async Task History_ExplainsEveryChange_NewestFirst_PagedBackThroughTheLog()
     {
         var grain = Customer(Ids.Customer());
         var events = Enumerable.Range(0, 10).Select(i => Event(30 + (i * 5), when: T0.AddMinutes(i))).ToArray();
         await grain.ApplyAsync(events);
 
-        var history = await grain.GetHistoryAsync(0);
-
-        Assert.Equal(8, history!.Changes.Count); // the fixture keeps 8
-        Assert.Equal(events[^1].EventId, history.Changes[0].EventId);
-        Assert.Equal(events[2].EventId, history.Changes[^1].EventId);
-        for (var i = 0; i < history.Changes.Count - 1; i++)
+        var changes = new List<ScoreChangeRecord>();
+        long before = 0;
+        var pages = 0;
+        do
         {
-            Assert.Equal(history.Changes[i + 1].ScoreAfter, history.Changes[i].ScoreBefore, 12);
+            var page = await grain.GetHistoryAsync(4, before);
+            changes.AddRange(page!.Changes);
+            before = page.NextBeforePosition ?? -1;
+            pages++;
+        }
+        while (before > 0);
+
+        Assert.Equal(3, pages);
+        Assert.Equal(events.Reverse().Select(e => e.EventId), changes.Select(c => c.EventId));
+        for (var i = 0; i < changes.Count - 1; i++)
+        {
+            Assert.Equal(changes[i + 1].ScoreAfter, changes[i].ScoreBefore, 12);
         }
 
-        var top3 = await grain.GetHistoryAsync(3);
-        Assert.Equal(3, top3!.Changes.Count);
+        var steps = Model.Run(TierPolicy.Standard, events.Select(e => e.Event)).ToArray();
+        Assert.Equal(steps[^1].State.Score, changes[0].ScoreAfter);
+    }
+
+    [Fact]
+    public async Task RebuiltFromSnapshotAndLog_EqualsACustomerThatNeverLeftMemory()
+    {
+        // The fixture snapshots every 5 events, so rebuilds replay log entries after a snapshot.
+        var resident = Customer(Ids.Customer());
+        var rebuilt = Customer(Ids.Customer());
+        double[] xs = [60, 20, 10, 15, 5, 90, 95, 100, 100, 100, 100, 100, 30, 0, 0, 40, 70, 80, 20, 50, 60, 55, 45];
+        var events = xs.Select((x, i) => Event(x, "premium", T0.AddHours(i))).ToArray();
+
+        for (var i = 0; i < events.Length; i += 3)
+        {
+            var batch = events.Skip(i).Take(3).ToArray();
+            await resident.ApplyAsync(batch);
+            await rebuilt.ApplyAsync(batch.Select(e => e with { EventId = "r" + e.EventId }).ToArray());
+            await fixture.Cluster.DeactivateAsync(rebuilt);
+            await AssertSameCustomer(await resident.GetScoreAsync(), await rebuilt.GetScoreAsync());
+        }
+
+        // A tier policy changed since the snapshot does not change the past: the log carries what was computed.
+        var catalog = fixture.Grains.GetGrain<ITierCatalogGrain>(ITierCatalogGrain.Key);
+        var before = await rebuilt.GetScoreAsync();
+        await catalog.UpsertAsync(TierPolicy.Premium with { LearningRate = 0.9 });
+        try
+        {
+            await fixture.Cluster.DeactivateAsync(rebuilt);
+            var after = await rebuilt.GetScoreAsync();
+            Assert.Equal(before!.Score, after!.Score);
+            Assert.Equal(before.Expectation, after.Expectation);
+            Assert.Equal(before.EventsApplied, after.EventsApplied);
+        }
+        finally
+        {
+            await catalog.UpsertAsync(TierPolicy.Premium);
+        }
+
+        static Task AssertSameCustomer(CustomerSnapshot? expected, CustomerSnapshot? actual)
+        {
+            Assert.Equal(expected!.Score, actual!.Score);
+            Assert.Equal(expected.Expectation, actual.Expectation);
+            Assert.Equal(expected.EventsApplied, actual.EventsApplied);
+            Assert.Equal(expected.LastEventAt, actual.LastEventAt);
+            Assert.Equal(expected.Tier, actual.Tier);
+            Assert.Equal(expected.OpenAction?.Severity, actual.OpenAction?.Severity);
+            Assert.Equal(expected.OpenAction?.Status, actual.OpenAction?.Status);
+            Assert.Equal(expected.OpenAction?.Revision, actual.OpenAction?.Revision);
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task RetriesOlderThanMemory_AreDuplicate_ByTheLog_AlsoAfterDeactivation()
+    {
+        var grain = Customer(Ids.Customer());
+        var events = Enumerable.Range(0, 3000).Select(i => Event(40 + (i % 50), "standard", T0.AddMinutes(i))).ToArray();
+        for (var i = 0; i < events.Length; i += 250)
+        {
+            Assert.All(await grain.ApplyAsync(events[i..(i + 250)]), o => Assert.Equal(EventStatus.Applied, o.Status));
+        }
+
+        var before = await grain.GetScoreAsync();
+        Assert.Equal(3000, before!.EventsApplied);
+
+        // The fixture remembers 64 ids in memory; the first 50 are long forgotten there, not in the log.
+        var first50 = events[..50];
+        Assert.All(await grain.ApplyAsync(first50), o => Assert.Equal(EventStatus.Duplicate, o.Status));
+        Assert.Equivalent(before, await grain.GetScoreAsync(), strict: true);
+
+        await fixture.Cluster.DeactivateAsync(grain);
+        var mixed = first50.Append(Event(50, when: T0.AddMinutes(5000))).ToArray();
+        var outcomes = await grain.ApplyAsync(mixed);
+        Assert.All(outcomes.Take(50), o => Assert.Equal(EventStatus.Duplicate, o.Status));
+        Assert.Equal(EventStatus.Applied, outcomes[^1].Status);
+        Assert.Equal(3001, (await grain.GetScoreAsync())!.EventsApplied);
     }
 
     [Fact]
@@ -144,7 +228,7 @@ public sealed class CustomerGrainTests(ClusterFixture fixture)
     public async Task UnknownCustomer_ReadsNothing()
     {
         Assert.Null(await Customer(Ids.Customer()).GetScoreAsync());
-        Assert.Null(await Customer(Ids.Customer()).GetHistoryAsync(0));
+        Assert.Null(await Customer(Ids.Customer()).GetHistoryAsync(10, 0));
     }
 
     [Fact]
@@ -160,7 +244,7 @@ public sealed class CustomerGrainTests(ClusterFixture fixture)
         var after = await grain.GetScoreAsync();
         Assert.Equivalent(before, after, strict: true);
         Assert.Equal(EventStatus.Duplicate, (await grain.ApplyAsync([evt]))[0].Status);
-        Assert.Equal(2, (await grain.GetHistoryAsync(0))!.Changes.Count);
+        Assert.Equal(2, (await grain.GetHistoryAsync(10, 0))!.Changes.Count);
     }
 
     [Fact]

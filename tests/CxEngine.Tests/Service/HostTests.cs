@@ -1,4 +1,5 @@
 using CxEngine.Scoring;
+using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Reflection.V1Alpha;
 using Microsoft.Extensions.Configuration;
@@ -41,6 +42,49 @@ public sealed class HostTests
     }
 
     [Fact]
+    public async Task ThreeThousandEvents_HistoryPagesBackThroughAll_RetriesAreDuplicate_AlsoAfterRestart()
+    {
+        using var data = new TempDirectory("log");
+        var id = Ids.Customer();
+        var events = Enumerable.Range(0, 3000).Select(i => Wire.Event(id, 30 + (i % 60), "standard", Wire.T0.AddMinutes(i))).ToArray();
+        var first50 = events[..50];
+        await using (var first = await EngineHost.StartAsync(data.Path))
+        {
+            var applied = await Durability.Workload.StreamAsync(first.Ingest, events);
+            Assert.All(applied.Results, r => Assert.Equal(V1.EventStatus.Applied, r.Status));
+
+            var retried = await Durability.Workload.StreamAsync(first.Ingest, first50);
+            Assert.All(retried.Results, r => Assert.Equal(V1.EventStatus.Duplicate, r.Status));
+
+            // Every retained change, newest first, a page at a time.
+            var seen = new List<string>();
+            var request = new V1.GetHistoryRequest { CustomerId = id, PageSize = 1000 };
+            V1.ScoreHistory page;
+            do
+            {
+                page = await first.Scores.GetHistoryAsync(request);
+                seen.AddRange(page.Changes.Select(c => c.EventId));
+                request.PageToken = page.NextPageToken;
+            }
+            while (page.NextPageToken.Length > 0);
+            Assert.Equal(events.Reverse().Select(e => e.EventId), seen);
+        }
+
+        await using var second = await EngineHost.StartAsync(data.Path);
+        var afterRestart = await Durability.Workload.StreamAsync(second.Ingest, first50);
+        Assert.All(afterRestart.Results, r => Assert.Equal(V1.EventStatus.Duplicate, r.Status));
+        var score = await second.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = id });
+        Assert.Equal(3000, score.EventsApplied);
+
+        var foreign = await Assert.ThrowsAsync<RpcException>(() => second.Scores.GetHistoryAsync(new V1.GetHistoryRequest
+        {
+            CustomerId = Ids.Customer(),
+            PageToken = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{id}\n10")),
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, foreign.StatusCode);
+    }
+
+    [Fact]
     public async Task Host_ServesHealthAndReflection()
     {
         using var data = new TempDirectory("health");
@@ -60,7 +104,8 @@ public sealed class HostTests
     }
 
     [Theory]
-    [InlineData("--CxEngine:Customers:IdempotencyWindow=3", "IdempotencyWindow")]
+    [InlineData("--CxEngine:Customers:SnapshotEvery=0", "SnapshotEvery")]
+    [InlineData("--CxEngine:Customers:EventRetention=1.00:00:00", "EventRetention")]
     [InlineData("--CxEngine:DefaultTier=gold", "CxEngine:DefaultTier")]
     [InlineData("--CxEngine:Tiers:premium:Baseline=140", "CxEngine:Tiers:premium: baseline")]
     [InlineData("--CxEngine:Ingest:MaxInFlightPerStream=0", "MaxInFlightPerStream")]

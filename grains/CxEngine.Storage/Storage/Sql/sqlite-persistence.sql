@@ -90,7 +90,7 @@ WHERE GrainIdHash = @GrainIdHash AND GrainTypeHash = @GrainTypeHash
 RETURNING Version AS NewGrainStateVersion;
 ');
 
--- Recovery: the action log, the current state of actions, the at-risk index (RecoveryStore).
+-- Recovery: the action log and the current state of actions (RecoveryStore).
 -- Times are UTC ticks, so the same statements serve SQLite and PostgreSQL.
 
 CREATE TABLE IF NOT EXISTS cx_action_log
@@ -127,20 +127,42 @@ CREATE INDEX IF NOT EXISTS ix_cx_actions_sequence ON cx_actions (last_sequence);
 CREATE INDEX IF NOT EXISTS ix_cx_actions_due ON cx_actions (status, due_ticks);
 CREATE INDEX IF NOT EXISTS ix_cx_actions_customer ON cx_actions (customer_id);
 
-CREATE TABLE IF NOT EXISTS cx_at_risk
+-- The at-risk index of earlier versions; cx_customers (below) answers ListAtRisk now.
+DROP TABLE IF EXISTS cx_at_risk;
+
+-- Customers (CustomerStore). The event log is the truth: one row per applied event, with what arrived
+-- and what the engine computed from it (payload). A customer's row holds its standing (the columns,
+-- updated with every batch: ListAtRisk and exports read them) and its snapshot (rewritten every N
+-- events and whenever the action or tier changes). Everything a batch causes, its events, the row and
+-- its action-log entries, is written in one transaction.
+CREATE TABLE IF NOT EXISTS cx_events
 (
-    customer_id      TEXT    NOT NULL PRIMARY KEY,
-    tier             TEXT    NOT NULL,
-    gap              REAL    NOT NULL,
-    score            REAL    NOT NULL,
-    expectation      REAL    NOT NULL,
-    baseline         REAL    NOT NULL,
-    events_applied   INTEGER NOT NULL,
-    last_event_ticks INTEGER NOT NULL,
-    open_action_id   TEXT    NULL
+    customer_id   TEXT    NOT NULL,
+    position      INTEGER NOT NULL,
+    event_id      TEXT    NOT NULL,
+    applied_ticks INTEGER NOT NULL,
+    payload       BLOB    NOT NULL,
+    PRIMARY KEY (customer_id, position)
+) WITHOUT ROWID;
+-- The final word on idempotency: an event id is applied to a customer at most once.
+CREATE UNIQUE INDEX IF NOT EXISTS ux_cx_events_event_id ON cx_events (customer_id, event_id);
+CREATE INDEX IF NOT EXISTS ix_cx_events_applied ON cx_events (applied_ticks);
+
+CREATE TABLE IF NOT EXISTS cx_customers
+(
+    customer_id       TEXT    NOT NULL PRIMARY KEY,
+    version           INTEGER NOT NULL,
+    tier              TEXT    NOT NULL,
+    score             REAL    NOT NULL,
+    expectation       REAL    NOT NULL,
+    events_applied    INTEGER NOT NULL,
+    last_event_ticks  INTEGER NOT NULL,
+    open_action_id    TEXT    NULL,
+    snapshot_position INTEGER NOT NULL,
+    snapshot          BLOB    NOT NULL,
+    updated_ticks     INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS ix_cx_at_risk_gap ON cx_at_risk (gap DESC, customer_id);
-CREATE INDEX IF NOT EXISTS ix_cx_at_risk_tier_gap ON cx_at_risk (tier, gap DESC, customer_id);
+CREATE INDEX IF NOT EXISTS ix_cx_customers_tier_score ON cx_customers (tier, score);
 
 -- Grain state written by CxEngine's group-commit storage (the default on SQLite; see GroupCommitGrainStorage).
 CREATE TABLE IF NOT EXISTS cx_grain_state

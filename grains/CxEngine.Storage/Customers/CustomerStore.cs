@@ -1,0 +1,369 @@
+using System.Buffers;
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using CxEngine.Customers;
+using CxEngine.Recovery;
+using Microsoft.Extensions.Logging;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace CxEngine.Storage;
+
+/// <summary>What one batch of a customer causes, written in one transaction.</summary>
+public sealed record CustomerCommit(
+    string CustomerId,
+    long ExpectedVersion,
+    StoredCustomer State,
+    IReadOnlyList<EventLogEntry> Events,
+    IReadOnlyList<RecoveryActionRecord> Actions,
+    bool WriteSnapshot);
+
+/// <summary>What a commit gave back: the customer row's new version and the action-log sequences, in order.</summary>
+public sealed record CommitResult(long Version, long[] Sequences);
+
+/// <summary>A customer as storage holds it: the snapshot, its row version, and the log entries after the snapshot.</summary>
+public sealed record LoadedCustomer(StoredCustomer? Snapshot, long Version, IReadOnlyList<EventLogEntry> After);
+
+/// <summary>Some of a batch's event ids are already in the customer's log (older than what the grain remembers).</summary>
+public sealed class DuplicateEventsException(IReadOnlyList<string> eventIds)
+    : Exception($"{eventIds.Count} event ids are already in the log")
+{
+    public IReadOnlyList<string> EventIds { get; } = eventIds;
+}
+
+/// <summary>
+/// The customers' side of the database: each customer's event log (the truth), its row (standing and
+/// snapshot), and the action-log entries its batches cause. <see cref="CommitAsync"/> writes everything a
+/// batch causes as one piece of work of the silo's group-commit writer, so it commits in the same
+/// transaction as the batches of every other customer written at that moment: one commit, one fsync,
+/// and the caller acknowledges after it and no other. Plain ADO.NET with one set of statements for
+/// SQLite and PostgreSQL (ON CONFLICT, ticks for times); Orleans' grain storage writes one grain's state
+/// per call and has no log, so it cannot put a batch's log rows, snapshot and action entries in one commit.
+/// </summary>
+public sealed partial class CustomerStore(
+    CxDatabase database,
+    RecoveryStore recovery,
+    ActionFeed feed,
+    EngineMetrics metrics,
+    Serializer serializer,
+    ILogger<CustomerStore> logger)
+{
+    private const string InsertEvent = """
+        INSERT INTO cx_events (customer_id, position, event_id, applied_ticks, payload)
+        VALUES (@c, @p, @e, @t, @b) ON CONFLICT DO NOTHING
+        """;
+
+    // The version check makes every commit optimistic: a second activation of the same customer (after a
+    // partition, say) cannot interleave its writes with this one's; its commit finds another version and fails.
+    private const string UpsertCustomer = """
+        INSERT INTO cx_customers (customer_id, version, tier, score, expectation, events_applied, last_event_ticks, open_action_id,
+                                  snapshot_position, snapshot, updated_ticks)
+        VALUES (@c, 1, @tier, @score, @expectation, @events, @last, @action, @snapshot_position, @snapshot, @t)
+        ON CONFLICT (customer_id) DO UPDATE SET
+            version = cx_customers.version + 1, tier = excluded.tier, score = excluded.score, expectation = excluded.expectation,
+            events_applied = excluded.events_applied, last_event_ticks = excluded.last_event_ticks, open_action_id = excluded.open_action_id,
+            snapshot_position = CASE WHEN @has_snapshot = 1 THEN excluded.snapshot_position ELSE cx_customers.snapshot_position END,
+            snapshot = CASE WHEN @has_snapshot = 1 THEN excluded.snapshot ELSE cx_customers.snapshot END,
+            updated_ticks = excluded.updated_ticks
+        WHERE cx_customers.version = @expected
+        """;
+
+    private const string SelectEvents = "SELECT position, event_id, applied_ticks, payload FROM cx_events";
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    private readonly bool _postgres = database.Provider == StorageProvider.PostgreSql;
+    private readonly ActionSequencer _sequencer = new(database.Provider == StorageProvider.PostgreSql);
+    private readonly ConditionalWeakTable<DbConnection, Prepared> _prepared = [];
+
+    /// <summary>
+    /// Writes a batch: its log entries, the customer's row (and snapshot when due), and its action-log entries.
+    /// Completes after the commit. Throws <see cref="DuplicateEventsException"/> (nothing written) when an event id
+    /// is already in the log, <see cref="InconsistentStateException"/> when another activation wrote the customer,
+    /// and <see cref="StorageUnavailableException"/> when the database did not commit.
+    /// </summary>
+    public async Task<CommitResult> CommitAsync(CustomerCommit commit, DateTime now)
+    {
+        // Serialise outside the writer's loop: it is the one thread every customer's commit passes through.
+        var events = new byte[commit.Events.Count][];
+        for (var i = 0; i < events.Length; i++)
+        {
+            events[i] = Serialize(commit.Events[i].Body);
+        }
+
+        // A customer's first row always carries its snapshot.
+        commit = commit.ExpectedVersion == 0 && !commit.WriteSnapshot ? commit with { WriteSnapshot = true } : commit;
+        var snapshot = commit.WriteSnapshot ? Serialize(commit.State) : [];
+        var result = await database.Writes.RunAsync(
+            (connection, transaction, cancellationToken) => WriteAsync(connection, transaction, commit, events, snapshot, now, cancellationToken),
+            atomic: true);
+
+        if (commit.Actions.Count > 0)
+        {
+            feed.Wake();
+            foreach (var action in commit.Actions)
+            {
+                metrics.Action(action);
+            }
+        }
+
+        return result;
+    }
+
+    private async Task<CommitResult> WriteAsync(
+        DbConnection connection, DbTransaction transaction, CustomerCommit commit, byte[][] events, byte[] snapshot, DateTime now,
+        CancellationToken cancellationToken)
+    {
+        var prepared = _prepared.GetValue(connection, c => new Prepared(c));
+        var c = commit.CustomerId;
+
+        // Log rows first: if one is already there, nothing else of this batch has been written yet.
+        List<string>? duplicates = null;
+        var inserted = 0;
+        var positionTaken = false;
+        for (var i = 0; i < events.Length; i++)
+        {
+            var entry = commit.Events[i];
+            var insert = prepared.InsertEvent;
+            insert.Transaction = transaction;
+            insert.Parameters["c"].Value = c;
+            insert.Parameters["p"].Value = entry.Position;
+            insert.Parameters["e"].Value = entry.EventId;
+            insert.Parameters["t"].Value = entry.AppliedAt.Ticks;
+            insert.Parameters["b"].Value = events[i];
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
+            {
+                inserted++;
+                continue;
+            }
+
+            if (await IsLoggedAsync(connection, transaction, c, entry.EventId, cancellationToken))
+            {
+                (duplicates ??= []).Add(entry.EventId);
+            }
+            else
+            {
+                positionTaken = true;
+            }
+        }
+
+        if (duplicates is not null || positionTaken)
+        {
+            await UndoAsync(connection, transaction, commit, inserted, cancellationToken);
+            if (positionTaken)
+            {
+                throw Conflict(commit);
+            }
+
+            throw new DuplicateEventsException(duplicates!);
+        }
+
+        var state = commit.State;
+        var upsert = prepared.UpsertCustomer;
+        upsert.Transaction = transaction;
+        upsert.Parameters["c"].Value = c;
+        upsert.Parameters["tier"].Value = state.Tier ?? "";
+        upsert.Parameters["score"].Value = state.Score.Score;
+        upsert.Parameters["expectation"].Value = state.Score.Expectation;
+        upsert.Parameters["events"].Value = state.Position;
+        upsert.Parameters["last"].Value = state.Score.LastEventAtTicks;
+        upsert.Parameters["action"].Value = (object?)state.OpenAction?.ActionId ?? DBNull.Value;
+        upsert.Parameters["snapshot_position"].Value = state.Position;
+        upsert.Parameters["snapshot"].Value = snapshot;
+        upsert.Parameters["has_snapshot"].Value = commit.WriteSnapshot ? 1 : 0;
+        upsert.Parameters["t"].Value = now.Ticks;
+        upsert.Parameters["expected"].Value = commit.ExpectedVersion;
+        if (await upsert.ExecuteNonQueryAsync(cancellationToken) != 1)
+        {
+            await UndoAsync(connection, transaction, commit, inserted, cancellationToken);
+            throw Conflict(commit);
+        }
+
+        var sequences = commit.Actions.Count == 0
+            ? []
+            : await recovery.AppendAsync(connection, transaction, _sequencer, commit.Actions, now, cancellationToken);
+        return new CommitResult(commit.ExpectedVersion + 1, sequences);
+    }
+
+    /// <summary>Takes back this batch's log rows (PostgreSQL has no per-write savepoint here; on SQLite the writer's savepoint would do it too).</summary>
+    private static async Task UndoAsync(DbConnection connection, DbTransaction transaction, CustomerCommit commit, int inserted, CancellationToken cancellationToken)
+    {
+        if (inserted == 0)
+        {
+            return;
+        }
+
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "DELETE FROM cx_events WHERE customer_id = @c AND position >= @from AND position <= @to";
+        Add(command, "c", commit.CustomerId, DbType.String);
+        Add(command, "from", commit.Events[0].Position, DbType.Int64);
+        Add(command, "to", commit.Events[^1].Position, DbType.Int64);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<bool> IsLoggedAsync(DbConnection connection, DbTransaction transaction, string customerId, string eventId, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT 1 FROM cx_events WHERE customer_id = @c AND event_id = @e";
+        Add(command, "c", customerId, DbType.String);
+        Add(command, "e", eventId, DbType.String);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null and not DBNull;
+    }
+
+    private static InconsistentStateException Conflict(CustomerCommit commit) =>
+        new($"customer {commit.CustomerId} was written by another activation (expected version {commit.ExpectedVersion})",
+            commit.ExpectedVersion.ToString(CultureInfo.InvariantCulture), "");
+
+    /// <summary>The customer's snapshot and every log entry after it: what rebuilding it takes.</summary>
+    public Task<LoadedCustomer> LoadAsync(string customerId) =>
+        database.ReadAsync(async (connection, cancellationToken) =>
+        {
+            StoredCustomer? snapshot = null;
+            long version = 0, position = 0;
+            await using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT version, snapshot_position, snapshot FROM cx_customers WHERE customer_id = @c";
+                Add(command, "c", customerId, DbType.String);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    version = reader.GetInt64(0);
+                    position = reader.GetInt64(1);
+                    var bytes = (byte[])reader.GetValue(2);
+                    snapshot = bytes.Length == 0 ? null : serializer.Deserialize<StoredCustomer>(bytes);
+                }
+            }
+
+            var after = await ReadEntriesAsync(connection,
+                $"{SelectEvents} WHERE customer_id = @c AND position > @after ORDER BY position", cancellationToken,
+                ("c", customerId), ("after", position));
+            return new LoadedCustomer(snapshot, version, after);
+        }, CancellationToken.None);
+
+    /// <summary>A page of the customer's log, newest first, before a position (exclusive).</summary>
+    public Task<IReadOnlyList<EventLogEntry>> ReadBackwardsAsync(string customerId, long beforePosition, int limit, CancellationToken cancellationToken = default) =>
+        database.ReadAsync((connection, ct) => ReadEntriesAsync(connection,
+            $"{SelectEvents} WHERE customer_id = @c AND position < @before ORDER BY position DESC LIMIT @limit", ct,
+            ("c", customerId), ("before", beforePosition), ("limit", limit)), cancellationToken);
+
+    /// <summary>
+    /// Drops log entries that arrived before the cutoff, a chunk at a time, never one a customer's snapshot does
+    /// not yet include (a rebuild needs those). Returns how many went.
+    /// </summary>
+    public async Task<long> TrimAsync(DateTime cutoff, int chunk, CancellationToken cancellationToken)
+    {
+        long removed = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var n = await database.Writes.RunAsync(async (connection, transaction, ct) =>
+            {
+                await using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = """
+                    DELETE FROM cx_events WHERE (customer_id, position) IN (
+                        SELECT e.customer_id, e.position FROM cx_events e JOIN cx_customers c ON c.customer_id = e.customer_id
+                        WHERE e.applied_ticks < @cutoff AND e.position <= c.snapshot_position LIMIT @chunk)
+                    """;
+                Add(command, "cutoff", cutoff.Ticks, DbType.Int64);
+                Add(command, "chunk", chunk, DbType.Int32);
+                return await command.ExecuteNonQueryAsync(ct);
+            });
+            removed += n;
+            if (n < chunk)
+            {
+                break;
+            }
+        }
+
+        if (removed > 0)
+        {
+            LogTrimmed(logger, removed, cutoff);
+        }
+
+        return removed;
+    }
+
+    private async Task<IReadOnlyList<EventLogEntry>> ReadEntriesAsync(
+        DbConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            Add(command, name, value, value is string ? DbType.String : DbType.Int64);
+        }
+
+        var entries = new List<EventLogEntry>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            entries.Add(new EventLogEntry(
+                reader.GetInt64(0),
+                reader.GetString(1),
+                new DateTime(reader.GetInt64(2), DateTimeKind.Utc),
+                serializer.Deserialize<LoggedEvent>((byte[])reader.GetValue(3))
+                    ?? throw new InvalidDataException($"an empty payload in the event log at position {reader.GetInt64(0)}")));
+        }
+
+        return entries;
+    }
+
+    private byte[] Serialize<T>(T value)
+    {
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        serializer.Serialize(value, buffer);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void Add(DbCommand command, string name, object value, DbType type)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        parameter.DbType = type;
+        command.Parameters.Add(parameter);
+    }
+
+    /// <summary>The writer's connection lives long: its two hot statements are prepared once and only rebound.</summary>
+    private sealed class Prepared
+    {
+        public Prepared(DbConnection connection)
+        {
+            InsertEvent = connection.CreateCommand();
+            InsertEvent.CommandText = CustomerStore.InsertEvent;
+            Add(InsertEvent, "c", "", DbType.String);
+            Add(InsertEvent, "p", 0L, DbType.Int64);
+            Add(InsertEvent, "e", "", DbType.String);
+            Add(InsertEvent, "t", 0L, DbType.Int64);
+            Add(InsertEvent, "b", Array.Empty<byte>(), DbType.Binary);
+
+            UpsertCustomer = connection.CreateCommand();
+            UpsertCustomer.CommandText = CustomerStore.UpsertCustomer;
+            Add(UpsertCustomer, "c", "", DbType.String);
+            Add(UpsertCustomer, "tier", "", DbType.String);
+            Add(UpsertCustomer, "score", 0d, DbType.Double);
+            Add(UpsertCustomer, "expectation", 0d, DbType.Double);
+            Add(UpsertCustomer, "events", 0L, DbType.Int64);
+            Add(UpsertCustomer, "last", 0L, DbType.Int64);
+            Add(UpsertCustomer, "action", DBNull.Value, DbType.String);
+            Add(UpsertCustomer, "snapshot_position", 0L, DbType.Int64);
+            Add(UpsertCustomer, "snapshot", Array.Empty<byte>(), DbType.Binary);
+            Add(UpsertCustomer, "has_snapshot", 0, DbType.Int32);
+            Add(UpsertCustomer, "t", 0L, DbType.Int64);
+            Add(UpsertCustomer, "expected", 0L, DbType.Int64);
+        }
+
+        public DbCommand InsertEvent { get; }
+
+        public DbCommand UpsertCustomer { get; }
+    }
+
+    [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Trimmed {Removed} event-log entries that arrived before {Cutoff:o}")]
+    private static partial void LogTrimmed(ILogger logger, long removed, DateTime cutoff);
+}
