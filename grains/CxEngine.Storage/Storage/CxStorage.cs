@@ -68,14 +68,15 @@ public sealed class StorageOptions : IValidatableObject
     /// long reader) before it fails and the events in it are answered UNAVAILABLE. Whole seconds.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
-    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// The longest a write may wait in the group-commit queue and its transaction before its caller is answered
     /// UNAVAILABLE ("may or may not have been stored: retry with the same event_id"). No write waits forever.
+    /// Below Orleans' 30 s grain-call timeout, so the grain answers for its events itself.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
-    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Apply the (idempotent) schema script at start. Turn off where the engine's database user may not change the schema.</summary>
     public bool ApplySchemaOnStart { get; set; } = true;
