@@ -52,11 +52,17 @@ public sealed class EngineMetrics : IDisposable
     public void ObserveWatchers(Func<int> watchers) =>
         _meter.CreateObservableGauge("cx.watchers", watchers, "{watcher}", "WatchActions calls connected to this silo");
 
-    /// <summary>Group commits and the writes they carried (their ratio is the batching the writer achieves).</summary>
+    /// <summary>
+    /// Group commits and the writes they carried (their ratio is the batching the writer achieves), the writes
+    /// waiting and how long the oldest has, and restarts of the writer's loop: a writer that stalls shows here.
+    /// </summary>
     public void ObserveWriter(Storage.GroupCommitWriter writer)
     {
         _meter.CreateObservableCounter("cx.storage.commits", () => writer.Commits, "{commit}", "Group commits of this silo's storage writer");
         _meter.CreateObservableCounter("cx.storage.writes", () => writer.Writes, "{write}", "Writes carried by those commits");
+        _meter.CreateObservableGauge("cx.storage.queue.length", () => writer.QueueLength, "{write}", "Writes not answered yet: queued or in the commit in progress");
+        _meter.CreateObservableGauge("cx.storage.queue.oldest_wait", () => writer.OldestWait.TotalSeconds, "s", "How long the oldest write not answered yet has waited");
+        _meter.CreateObservableCounter("cx.storage.writer.restarts", () => writer.Restarts, "{restart}", "Restarts of the storage writer's loop after it died");
     }
 
     private static string StatusName(EventStatus status) => status switch

@@ -94,12 +94,18 @@ public sealed partial class CustomerStore(
             events[i] = Serialize(commit.Events[i].Body);
         }
 
-        // A customer's first row always carries its snapshot.
+        // A customer's first row always carries its snapshot. One that holds an action changed in this commit
+        // is serialised in the transaction, once the action's log sequence is drawn.
         commit = commit.ExpectedVersion == 0 && !commit.WriteSnapshot ? commit with { WriteSnapshot = true } : commit;
-        var snapshot = commit.WriteSnapshot ? Serialize(commit.State) : [];
-        var result = await database.Writes.RunAsync(
+        var snapshot = commit.WriteSnapshot && commit.Actions.Count == 0 ? Serialize(commit.State) : null;
+        var written = await database.Writes.RunAsync(
             (connection, transaction, cancellationToken) => WriteAsync(connection, transaction, commit, events, snapshot, now, cancellationToken),
             atomic: true);
+
+        // Refusals come back as values, not exceptions: on PostgreSQL an exception out of the work fails the
+        // writer's whole group commit, and these leave the transaction clean for everyone else's writes.
+        var result = written.Duplicates is { } duplicates ? throw new DuplicateEventsException(duplicates)
+            : written.Result ?? throw Conflict(commit);
 
         if (commit.Actions.Count > 0)
         {
@@ -113,8 +119,8 @@ public sealed partial class CustomerStore(
         return result;
     }
 
-    private async Task<CommitResult> WriteAsync(
-        DbConnection connection, DbTransaction transaction, CustomerCommit commit, byte[][] events, byte[] snapshot, DateTime now,
+    private async Task<Written> WriteAsync(
+        DbConnection connection, DbTransaction transaction, CustomerCommit commit, byte[][] events, byte[]? snapshot, DateTime now,
         CancellationToken cancellationToken)
     {
         var prepared = _prepared.GetValue(connection, c => new Prepared(c));
@@ -153,15 +159,21 @@ public sealed partial class CustomerStore(
         if (duplicates is not null || positionTaken)
         {
             await UndoAsync(connection, transaction, commit, inserted, cancellationToken);
-            if (positionTaken)
-            {
-                throw Conflict(commit);
-            }
+            return positionTaken ? Written.Conflict : new Written(null, duplicates);
+        }
 
-            throw new DuplicateEventsException(duplicates!);
+        var sequences = new long[commit.Actions.Count];
+        for (var i = 0; i < sequences.Length; i++)
+        {
+            sequences[i] = await _sequencer.NextAsync(connection, transaction, cancellationToken);
         }
 
         var state = commit.State;
+        if (commit.WriteSnapshot && snapshot is null)
+        {
+            snapshot = Serialize(WithSequences(state, commit.Actions, sequences));
+        }
+
         var upsert = prepared.UpsertCustomer;
         upsert.Transaction = transaction;
         upsert.Parameters["c"].Value = c;
@@ -172,20 +184,49 @@ public sealed partial class CustomerStore(
         upsert.Parameters["last"].Value = state.Score.LastEventAtTicks;
         upsert.Parameters["action"].Value = (object?)state.OpenAction?.ActionId ?? DBNull.Value;
         upsert.Parameters["snapshot_position"].Value = state.Position;
-        upsert.Parameters["snapshot"].Value = snapshot;
+        upsert.Parameters["snapshot"].Value = snapshot ?? [];
         upsert.Parameters["has_snapshot"].Value = commit.WriteSnapshot ? 1 : 0;
         upsert.Parameters["t"].Value = now.Ticks;
         upsert.Parameters["expected"].Value = commit.ExpectedVersion;
         if (await upsert.ExecuteNonQueryAsync(cancellationToken) != 1)
         {
             await UndoAsync(connection, transaction, commit, inserted, cancellationToken);
-            throw Conflict(commit);
+            return Written.Conflict;
         }
 
-        var sequences = commit.Actions.Count == 0
-            ? []
-            : await recovery.AppendAsync(connection, transaction, _sequencer, commit.Actions, now, cancellationToken);
-        return new CommitResult(commit.ExpectedVersion + 1, sequences);
+        if (sequences.Length > 0)
+        {
+            await recovery.AppendAsync(connection, transaction, commit.Actions, sequences, now, cancellationToken);
+        }
+
+        return new Written(new CommitResult(commit.ExpectedVersion + 1, sequences), null);
+    }
+
+    /// <summary>What the work in the writer's transaction did: committed a result, found duplicates, or found another writer (neither).</summary>
+    private sealed record Written(CommitResult? Result, List<string>? Duplicates)
+    {
+        public static readonly Written Conflict = new(null, null);
+    }
+
+    /// <summary>The state as the snapshot keeps it: its open action carries the log sequence this commit gives it.</summary>
+    private static StoredCustomer WithSequences(StoredCustomer state, IReadOnlyList<RecoveryActionRecord> actions, long[] sequences)
+    {
+        if (state.OpenAction is not { } open)
+        {
+            return state;
+        }
+
+        for (var i = 0; i < actions.Count; i++)
+        {
+            if (actions[i].ActionId == open.ActionId && actions[i].Revision == open.Revision)
+            {
+                var copy = state.Copy();
+                copy.OpenAction = open with { Sequence = sequences[i] };
+                return copy;
+            }
+        }
+
+        return state;
     }
 
     /// <summary>Takes back this batch's log rows (PostgreSQL has no per-write savepoint here; on SQLite the writer's savepoint would do it too).</summary>

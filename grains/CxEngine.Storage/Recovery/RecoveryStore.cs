@@ -50,28 +50,17 @@ public sealed class RecoveryStore
     }
 
     /// <summary>
-    /// Appends entries to the action log inside the caller's transaction (a customer's commit), with
-    /// sequences from <paramref name="sequencer"/>. An entry the log already holds keeps its sequence.
+    /// Appends entries to the action log, with the sequences the caller drew for them, inside the caller's
+    /// transaction (a customer's commit), and brings the actions' current state up to date.
     /// </summary>
-    internal async Task<long[]> AppendAsync(
-        DbConnection connection, DbTransaction transaction, ActionSequencer sequencer, IReadOnlyList<RecoveryActionRecord> entries, DateTime now,
+    internal async Task AppendAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<RecoveryActionRecord> entries, long[] sequences, DateTime now,
         CancellationToken cancellationToken)
     {
-        var sequences = new long[entries.Count];
         for (var i = 0; i < entries.Count; i++)
         {
             var entry = entries[i];
-            var existing = await ScalarAsync(connection, transaction,
-                "SELECT sequence FROM cx_action_log WHERE action_id = @action_id AND revision = @revision", cancellationToken,
-                ("action_id", entry.ActionId), ("revision", entry.Revision));
-            if (existing is not null and not DBNull)
-            {
-                sequences[i] = Convert.ToInt64(existing, CultureInfo.InvariantCulture);
-                continue;
-            }
-
-            var sequence = await sequencer.NextAsync(connection, transaction, cancellationToken);
-            sequences[i] = sequence;
+            var sequence = sequences[i];
             var payload = _serializer.SerializeToArray(entry with { Sequence = sequence });
             await ExecuteAsync(connection, transaction, """
                 INSERT INTO cx_action_log (sequence, action_id, revision, customer_id, tier, severity, status, change, created_ticks, payload)
@@ -94,7 +83,6 @@ public sealed class RecoveryStore
                 ("revision", entry.Revision), ("sequence", sequence), ("payload", payload));
         }
 
-        return sequences;
     }
 
     public Task<long> MaxSequenceAsync(CancellationToken cancellationToken = default) =>

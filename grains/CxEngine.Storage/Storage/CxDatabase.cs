@@ -23,7 +23,7 @@ public sealed class CxDatabase : IAsyncDisposable
             case StorageProvider.PostgreSql:
                 _factory = NpgsqlFactory.Instance;
                 ConnectionString = options.EffectiveConnectionString;
-                Writes = Writer = new GroupCommitWriter(CreateConnection, savepoints: false, loggers.CreateLogger<GroupCommitWriter>());
+                Writes = Writer = new GroupCommitWriter(CreateConnection, savepoints: false, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout);
                 break;
             case StorageProvider.Memory:
                 // A shared in-memory SQLite database lives as long as one connection to it is open.
@@ -31,12 +31,12 @@ public sealed class CxDatabase : IAsyncDisposable
                 ConnectionString = $"Data Source=cxengine-{Guid.NewGuid():N};Mode=Memory;Cache=Shared";
                 _keepAlive = new SqliteConnection(ConnectionString);
                 _keepAlive.Open();
-                Writes = Writer = new GroupCommitWriter(CreateConnection, savepoints: true, loggers.CreateLogger<GroupCommitWriter>());
+                Writes = Writer = new GroupCommitWriter(CreateConnection, savepoints: true, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout);
                 break;
             default:
                 _factory = SqliteFactory.Instance;
                 ConnectionString = options.EffectiveConnectionString;
-                Writes = Writer = new GroupCommitWriter(CreateConnection, savepoints: true, loggers.CreateLogger<GroupCommitWriter>());
+                Writes = Writer = new GroupCommitWriter(CreateConnection, savepoints: true, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout);
                 break;
         }
     }

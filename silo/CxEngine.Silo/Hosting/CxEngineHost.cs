@@ -93,7 +93,10 @@ public static class CxEngineHost
             .AddMeter(EngineMetrics.MeterName, "Microsoft.Orleans")
             .AddPrometheusExporter());
         builder.Services.AddGrpcReflection();
-        builder.Services.AddGrpcHealthChecks().AddCheck<SiloHealthCheck>("silo");
+        // NOT_SERVING unless the silo is an active member and its storage writer is working.
+        builder.Services.AddGrpcHealthChecks()
+            .AddCheck<SiloHealthCheck>("silo")
+            .AddCheck<StorageHealthCheck>("storage");
 
         var app = builder.Build();
         if (storage.Provider == StorageProvider.Memory)

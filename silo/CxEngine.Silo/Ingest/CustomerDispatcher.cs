@@ -5,13 +5,29 @@ using Microsoft.Extensions.Options;
 
 namespace CxEngine.Silo.Ingest;
 
+/// <summary>Why an event is answered UNAVAILABLE without an outcome from its grain.</summary>
+public enum DispatchFailure
+{
+    /// <summary>The grain call failed (storage, silo lost, message rejected): the event was not applied.</summary>
+    NotApplied = 0,
+
+    /// <summary>The grain call timed out: the grain may still apply the event, so it may or may not have been.</summary>
+    MayHaveApplied = 1,
+
+    /// <summary>Never sent: an earlier event of the same customer failed, and applying this one first would reorder them.</summary>
+    EarlierEventFailed = 2,
+}
+
 /// <summary>Receives the outcome of each submitted event, in submission order per customer.</summary>
 public interface IOutcomeSink
 {
     void OnOutcome(EventOutcome outcome, string customerId);
 
-    /// <summary>The grain call for this event failed as a whole (storage, silo or timeout).</summary>
-    void OnFailure(CustomerEvent evt, string customerId, Exception error);
+    /// <summary>
+    /// The event got no outcome from its grain. <paramref name="error"/> is the failed grain call's exception,
+    /// or null when an earlier event came back UNAVAILABLE from the grain.
+    /// </summary>
+    void OnFailure(CustomerEvent evt, string customerId, DispatchFailure failure, Exception? error);
 }
 
 /// <summary>
@@ -20,8 +36,30 @@ public interface IOutcomeSink
 /// call and one storage write instead of one each, and a customer's events stay in the order they
 /// were submitted. Customers with nothing waiting hold no queue.
 /// </summary>
-public sealed class CustomerDispatcher(IGrainFactory grains, IOptions<EngineOptions> options, EngineMetrics metrics)
+/// <remarks>
+/// Order is kept across failures too: when a batch fails (the call throws, or any event in it comes back
+/// UNAVAILABLE), the customer's events already queued behind it are answered UNAVAILABLE without being
+/// sent, so none is applied ahead of the failed ones and a client that resends in order restores the order.
+/// </remarks>
+public sealed partial class CustomerDispatcher(
+    IGrainFactory grains,
+    IOptions<EngineOptions> options,
+    EngineMetrics metrics,
+    ILogger<CustomerDispatcher> logger)
 {
+    /// <summary>What a client is told about an event that got no outcome from its grain, and what to do.</summary>
+    public static string Describe(DispatchFailure failure, Exception? error) => failure switch
+    {
+        // A timed-out grain call may still complete; resending is safe since a stored event_id is a duplicate.
+        DispatchFailure.MayHaveApplied =>
+            $"the event may or may not have been applied ({error?.GetType().Name}): resend it with the same event_id",
+        DispatchFailure.EarlierEventFailed =>
+            "not applied: an earlier event of this customer failed; retry them in order with the same event_ids",
+        // The grain's own words say best what storage did (e.g. a write that may or may not have been stored).
+        _ when error is StorageUnavailableException => error.Message,
+        _ => $"the event was not applied ({error?.GetType().Name ?? "unavailable"}); retry it with the same event_id",
+    };
+
     private readonly ConcurrentDictionary<string, CustomerQueue> _queues = new(StringComparer.Ordinal);
     private readonly int _maxBatch = options.Value.Customers.MaxBatchSize;
 
@@ -56,60 +94,234 @@ public sealed class CustomerDispatcher(IGrainFactory grains, IOptions<EngineOpti
 
     private async Task DrainAsync(CustomerQueue queue)
     {
-        // Leave the submitter's thread at once: it goes back to reading its stream.
-        await Task.Yield();
-        var grain = grains.GetGrain<ICustomerGrain>(queue.CustomerId);
-        while (true)
+        // Kept outside the loop so that, whatever breaks it, the finally block knows which events of the
+        // batch in hand are still unanswered.
+        Pending[] batch = [];
+        var answered = 0;
+        var retired = false;
+        Exception? unexpected = null;
+        try
         {
-            Pending[] batch;
-            lock (queue)
+            // Leave the submitter's thread at once: it goes back to reading its stream.
+            await Task.Yield();
+            var grain = grains.GetGrain<ICustomerGrain>(queue.CustomerId);
+            while (true)
             {
-                if (queue.Waiting.Count == 0)
+                lock (queue)
                 {
-                    queue.Draining = false;
-                    queue.Retired = true;
-                    _queues.TryRemove(new KeyValuePair<string, CustomerQueue>(queue.CustomerId, queue));
-                    return;
+                    if (queue.Waiting.Count == 0)
+                    {
+                        Retire(queue);
+                        retired = true;
+                        return;
+                    }
+
+                    batch = new Pending[Math.Min(queue.Waiting.Count, _maxBatch)];
+                    answered = 0;
+                    queue.Waiting.CopyTo(0, batch, 0, batch.Length);
+                    queue.Waiting.RemoveRange(0, batch.Length);
                 }
 
-                batch = new Pending[Math.Min(queue.Waiting.Count, _maxBatch)];
-                queue.Waiting.CopyTo(0, batch, 0, batch.Length);
-                queue.Waiting.RemoveRange(0, batch.Length);
-            }
-
-            var events = new CustomerEvent[batch.Length];
-            for (var i = 0; i < batch.Length; i++)
-            {
-                events[i] = batch[i].Event;
-            }
-
-            IReadOnlyList<EventOutcome> outcomes;
-            var calledAt = Stopwatch.GetTimestamp();
-            try
-            {
-                outcomes = await grain.ApplyAsync(events);
-            }
-            catch (Exception ex)
-            {
-                foreach (var p in batch)
+                var events = new CustomerEvent[batch.Length];
+                for (var i = 0; i < batch.Length; i++)
                 {
-                    metrics.Event(EventStatus.Unavailable);
-                    p.Sink.OnFailure(p.Event, queue.CustomerId, ex);
+                    events[i] = batch[i].Event;
                 }
 
-                continue;
-            }
+                IReadOnlyList<EventOutcome> outcomes;
+                var calledAt = Stopwatch.GetTimestamp();
+                try
+                {
+                    outcomes = await grain.ApplyAsync(events);
+                }
+                catch (Exception ex)
+                {
+                    // A timed-out call may still run in the grain; any other failure stopped before storing.
+                    var failure = ex is TimeoutException ? DispatchFailure.MayHaveApplied : DispatchFailure.NotApplied;
+                    LogBatchFailed(logger, ex, queue.CustomerId, batch.Length, failure);
+                    for (; answered < batch.Length; answered++)
+                    {
+                        Fail(queue.CustomerId, batch[answered], failure, ex);
+                    }
 
-            var now = Stopwatch.GetTimestamp();
-            metrics.Applied(Stopwatch.GetElapsedTime(calledAt, now));
-            for (var i = 0; i < batch.Length; i++)
+                    FailQueuedBehind(queue, ex);
+                    continue;
+                }
+
+                if (outcomes.Count != batch.Length)
+                {
+                    // A bug, not an outage: the finally block answers the batch as possibly applied.
+                    throw new InvalidOperationException(
+                        $"the customer grain answered {outcomes.Count} outcomes for {batch.Length} events");
+                }
+
+                var now = Stopwatch.GetTimestamp();
+                try
+                {
+                    metrics.Applied(Stopwatch.GetElapsedTime(calledAt, now));
+                }
+                catch (Exception ex)
+                {
+                    LogMetricsFailed(logger, ex, queue.CustomerId);
+                }
+
+                var anyUnavailable = false;
+                for (; answered < batch.Length; answered++)
+                {
+                    var outcome = outcomes[answered];
+                    anyUnavailable |= outcome.Status == EventStatus.Unavailable;
+                    Answer(queue.CustomerId, batch[answered], outcome, now);
+                }
+
+                if (anyUnavailable)
+                {
+                    LogBatchUnavailable(logger, queue.CustomerId, batch.Length);
+                    FailQueuedBehind(queue, null);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            unexpected = ex;
+            LogDrainFailed(logger, ex, queue.CustomerId);
+        }
+        finally
+        {
+            if (!retired)
             {
-                metrics.Event(outcomes[i].Status);
-                metrics.Acknowledged(Stopwatch.GetElapsedTime(batch[i].SubmittedAt, now));
-                batch[i].Sink.OnOutcome(outcomes[i], queue.CustomerId);
+                // Only reached when something unexpected broke the loop. No event may wait forever and the
+                // customer may not stay marked as draining (its later events would never be sent): answer
+                // what is left of the batch, then release the queue and answer what was waiting in it.
+                Pending[] left = [];
+                try
+                {
+                    for (; answered < batch.Length; answered++)
+                    {
+                        // The call may have reached the grain before the failure, so it may have been applied.
+                        Fail(queue.CustomerId, batch[answered], DispatchFailure.MayHaveApplied, unexpected);
+                    }
+                }
+                finally
+                {
+                    lock (queue)
+                    {
+                        left = [.. queue.Waiting];
+                        queue.Waiting.Clear();
+                        Retire(queue);
+                    }
+                }
+
+                var failure = batch.Length > 0 ? DispatchFailure.EarlierEventFailed : DispatchFailure.NotApplied;
+                foreach (var p in left)
+                {
+                    Fail(queue.CustomerId, p, failure, unexpected);
+                }
             }
         }
     }
+
+    /// <summary>
+    /// After a failed batch (already answered): the customer's events queued behind it are answered
+    /// UNAVAILABLE unsent, so none is applied ahead of the failed ones. Events that arrive from now on are
+    /// sent normally: their senders could see the failure first.
+    /// </summary>
+    private void FailQueuedBehind(CustomerQueue queue, Exception? error)
+    {
+        Pending[] behind;
+        lock (queue)
+        {
+            if (queue.Waiting.Count == 0)
+            {
+                return;
+            }
+
+            behind = [.. queue.Waiting];
+            queue.Waiting.Clear();
+        }
+
+        LogQueuedFailed(logger, queue.CustomerId, behind.Length);
+        foreach (var p in behind)
+        {
+            Fail(queue.CustomerId, p, DispatchFailure.EarlierEventFailed, error);
+        }
+    }
+
+    /// <summary>Caller holds the queue's lock. New submissions for the customer take a fresh queue.</summary>
+    private void Retire(CustomerQueue queue)
+    {
+        queue.Draining = false;
+        queue.Retired = true;
+        _queues.TryRemove(new KeyValuePair<string, CustomerQueue>(queue.CustomerId, queue));
+    }
+
+    // Answer and Fail never throw: a broken sink or metric must cost only its own event, never the
+    // events behind it or the customer's queue.
+    private void Answer(string customerId, Pending p, EventOutcome outcome, long now)
+    {
+        try
+        {
+            metrics.Event(outcome.Status);
+            metrics.Acknowledged(Stopwatch.GetElapsedTime(p.SubmittedAt, now));
+        }
+        catch (Exception ex)
+        {
+            LogMetricsFailed(logger, ex, customerId);
+        }
+
+        try
+        {
+            p.Sink.OnOutcome(outcome, customerId);
+        }
+        catch (Exception ex)
+        {
+            LogSinkFailed(logger, ex, customerId, p.Event.EventId);
+        }
+    }
+
+    private void Fail(string customerId, Pending p, DispatchFailure failure, Exception? error)
+    {
+        try
+        {
+            metrics.Event(EventStatus.Unavailable);
+        }
+        catch (Exception ex)
+        {
+            LogMetricsFailed(logger, ex, customerId);
+        }
+
+        try
+        {
+            p.Sink.OnFailure(p.Event, customerId, failure, error);
+        }
+        catch (Exception ex)
+        {
+            LogSinkFailed(logger, ex, customerId, p.Event.EventId);
+        }
+    }
+
+    [LoggerMessage(EventId = 5101, Level = LogLevel.Warning,
+        Message = "Customer {CustomerId}: a batch of {Count} events failed in the grain call ({Failure}); answered UNAVAILABLE")]
+    private static partial void LogBatchFailed(ILogger logger, Exception exception, string customerId, int count, DispatchFailure failure);
+
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Warning,
+        Message = "Customer {CustomerId}: the grain answered UNAVAILABLE for events of a batch of {Count}")]
+    private static partial void LogBatchUnavailable(ILogger logger, string customerId, int count);
+
+    [LoggerMessage(EventId = 5103, Level = LogLevel.Information,
+        Message = "Customer {CustomerId}: {Count} events queued behind a failed batch answered UNAVAILABLE unsent, to keep the customer's order")]
+    private static partial void LogQueuedFailed(ILogger logger, string customerId, int count);
+
+    [LoggerMessage(EventId = 5104, Level = LogLevel.Error,
+        Message = "Customer {CustomerId}: answering event {EventId} failed; the events after it are still answered")]
+    private static partial void LogSinkFailed(ILogger logger, Exception exception, string customerId, string eventId);
+
+    [LoggerMessage(EventId = 5105, Level = LogLevel.Error,
+        Message = "Customer {CustomerId}: recording ingest metrics failed")]
+    private static partial void LogMetricsFailed(ILogger logger, Exception exception, string customerId);
+
+    [LoggerMessage(EventId = 5106, Level = LogLevel.Error,
+        Message = "Customer {CustomerId}: dispatch failed unexpectedly; its unanswered events are answered UNAVAILABLE and its queue released")]
+    private static partial void LogDrainFailed(ILogger logger, Exception exception, string customerId);
 
     private readonly record struct Pending(CustomerEvent Event, IOutcomeSink Sink, long SubmittedAt);
 

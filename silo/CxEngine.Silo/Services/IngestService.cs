@@ -110,7 +110,9 @@ public sealed partial class IngestService(
 
         public void OnOutcome(EventOutcome outcome, string customerId) => _outcome.TrySetResult(outcome);
 
-        public void OnFailure(CustomerEvent evt, string customerId, Exception error) => _outcome.TrySetException(error);
+        public void OnFailure(CustomerEvent evt, string customerId, DispatchFailure failure, Exception? error) =>
+            // An RpcException passes the error interceptor as it is, so the caller gets this event's own advice.
+            _outcome.TrySetException(new RpcException(new Status(StatusCode.Unavailable, CustomerDispatcher.Describe(failure, error))));
     }
 
     /// <summary>
@@ -135,9 +137,8 @@ public sealed partial class IngestService(
         public void OnOutcome(EventOutcome outcome, string customerId) =>
             Write(ContractMapper.ToResult(outcome, customerId));
 
-        public void OnFailure(CustomerEvent evt, string customerId, Exception error) =>
-            Write(ContractMapper.Unavailable(evt.EventId, customerId,
-                $"the event was not applied ({error.GetType().Name}); retry it with the same event_id"));
+        public void OnFailure(CustomerEvent evt, string customerId, DispatchFailure failure, Exception? error) =>
+            Write(ContractMapper.Unavailable(evt.EventId, customerId, CustomerDispatcher.Describe(failure, error)));
 
         public void Write(V1.EventResult result)
         {

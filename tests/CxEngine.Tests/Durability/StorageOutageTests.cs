@@ -53,8 +53,9 @@ public sealed class StorageOutageTests
                 });
             }
 
+            // The writer cannot commit, so the host tells load balancers it cannot serve.
             var health = await new Health.HealthClient(engine.Channel).CheckAsync(new HealthCheckRequest());
-            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, health.Status);
         }
         finally
         {
@@ -73,5 +74,7 @@ public sealed class StorageOutageTests
 
         Assert.Equal(0, waves.StreamFailures);
         await workload.VerifyAllAppliedOnceInOrderAsync(engine.Scores);
+        var serving = await new Health.HealthClient(engine.Channel).CheckAsync(new HealthCheckRequest());
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, serving.Status);
     }
 }
