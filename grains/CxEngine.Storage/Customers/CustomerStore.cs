@@ -76,7 +76,6 @@ public sealed partial class CustomerStore(
     private static ArrayBufferWriter<byte>? t_buffer;
 
     private readonly bool _postgres = database.Provider == StorageProvider.PostgreSql;
-    private readonly ActionSequencer _sequencer = new(database.Provider == StorageProvider.PostgreSql);
     private readonly ConditionalWeakTable<DbConnection, Prepared> _prepared = [];
 
     /// <summary>
@@ -162,11 +161,7 @@ public sealed partial class CustomerStore(
             return positionTaken ? Written.Conflict : new Written(null, duplicates);
         }
 
-        var sequences = new long[commit.Actions.Count];
-        for (var i = 0; i < sequences.Length; i++)
-        {
-            sequences[i] = await _sequencer.NextAsync(connection, transaction, cancellationToken);
-        }
+        var sequences = await ActionSequencer.DrawAsync(connection, transaction, commit.Actions.Count, _postgres, cancellationToken);
 
         var state = commit.State;
         if (commit.WriteSnapshot && snapshot is null)

@@ -1,28 +1,27 @@
 using System.Data.Common;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 
 namespace CxEngine.Recovery;
 
 /// <summary>
-/// Hands out action-log sequences inside the writer's transaction. The first entry of a transaction reads
-/// the log's newest sequence; later ones count on from it. On PostgreSQL that first read comes after a
-/// transaction-scoped advisory lock, so transactions of several silos that append actions take turns and
-/// commit in sequence order: a watcher reading "after sequence n" never sees n + 2 before n + 1 commits.
-/// On SQLite one connection writes, so the transaction itself is the turn.
+/// Draws action-log sequences inside the writer's transaction: the next ones after the log's newest. On
+/// PostgreSQL the read comes after a transaction-scoped advisory lock, so transactions of several silos that
+/// append actions take turns and commit in sequence order: a watcher reading "after sequence n" never sees
+/// n + 2 before n + 1 commits. On SQLite one connection writes, so the transaction itself is the turn.
+/// Every commit reads again (Npgsql reuses one transaction object per connection, so nothing may be cached
+/// on it); the lock is re-entrant within a transaction and the read is one index lookup.
 /// </summary>
-internal sealed class ActionSequencer(bool postgres)
+internal static class ActionSequencer
 {
     // Any fixed number shared by every silo of the cluster; chosen not to clash with the schema script's lock.
     private const long PostgresLockKey = 7243051190266262;
 
-    private readonly ConditionalWeakTable<DbTransaction, StrongBox<long>> _next = [];
-
-    public async Task<long> NextAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    public static async Task<long[]> DrawAsync(DbConnection connection, DbTransaction transaction, int count, bool postgres, CancellationToken cancellationToken)
     {
-        if (_next.TryGetValue(transaction, out var next))
+        var sequences = new long[count];
+        if (count == 0)
         {
-            return ++next.Value;
+            return sequences;
         }
 
         await using var command = connection.CreateCommand();
@@ -42,7 +41,11 @@ internal sealed class ActionSequencer(bool postgres)
             max = Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);
         }
 
-        _next.AddOrUpdate(transaction, new StrongBox<long>(max + 1));
-        return max + 1;
+        for (var i = 0; i < count; i++)
+        {
+            sequences[i] = max + 1 + i;
+        }
+
+        return sequences;
     }
 }

@@ -538,13 +538,22 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
 
     private static long ToTimestampTicks(TimeSpan time) => (long)(time.TotalSeconds * Stopwatch.Frequency);
 
-    private static async Task Savepoint(DbConnection connection, DbTransaction transaction, string sql)
+    private async Task Savepoint(DbConnection connection, DbTransaction transaction, string sql)
     {
-        await using var command = connection.CreateCommand();
+        // Two to four of these run for every atomic write: compiled once per connection, not once per write.
+        var commands = _savepointCommands.GetValue(connection, static _ => new Dictionary<string, DbCommand>(StringComparer.Ordinal));
+        if (!commands.TryGetValue(sql, out var command))
+        {
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+            commands[sql] = command;
+        }
+
         command.Transaction = transaction;
-        command.CommandText = sql;
         await command.ExecuteNonQueryAsync();
     }
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<DbConnection, Dictionary<string, DbCommand>> _savepointCommands = [];
 
     private interface IWorkItem
     {
