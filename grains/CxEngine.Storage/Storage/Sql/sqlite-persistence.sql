@@ -135,19 +135,22 @@ DROP TABLE IF EXISTS cx_at_risk;
 -- updated with every batch: ListAtRisk and exports read them) and its snapshot (rewritten every N
 -- events and whenever the action or tier changes). Everything a batch causes, its events, the row and
 -- its action-log entries, is written in one transaction.
+-- A rowid table: each batch appends at the end of the file, where a table clustered on the customer would
+-- dirty a random page per event (measured: 27,000 against 20,000 inserts/s with the same indexes).
 CREATE TABLE IF NOT EXISTS cx_events
 (
     customer_id   TEXT    NOT NULL,
     position      INTEGER NOT NULL,
     event_id      TEXT    NOT NULL,
     applied_ticks INTEGER NOT NULL,
-    payload       BLOB    NOT NULL,
-    PRIMARY KEY (customer_id, position)
-) WITHOUT ROWID;
+    payload       BLOB    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ux_cx_events_position ON cx_events (customer_id, position);
 -- The final word on idempotency: an event id is applied to a customer at most once.
 CREATE UNIQUE INDEX IF NOT EXISTS ux_cx_events_event_id ON cx_events (customer_id, event_id);
 CREATE INDEX IF NOT EXISTS ix_cx_events_applied ON cx_events (applied_ticks);
 
+-- Clustered on the customer: the row a commit updates is the one page it reads.
 CREATE TABLE IF NOT EXISTS cx_customers
 (
     customer_id       TEXT    NOT NULL PRIMARY KEY,
@@ -161,7 +164,7 @@ CREATE TABLE IF NOT EXISTS cx_customers
     snapshot_position INTEGER NOT NULL,
     snapshot          BLOB    NOT NULL,
     updated_ticks     INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_cx_customers_tier_score ON cx_customers (tier, score);
 
 -- Grain state written by CxEngine's group-commit storage (the default on SQLite; see GroupCommitGrainStorage).
