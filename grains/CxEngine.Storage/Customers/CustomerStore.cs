@@ -357,14 +357,7 @@ public sealed partial class CustomerStore(
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static void Add(DbCommand command, string name, object value, DbType type)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        parameter.DbType = type;
-        command.Parameters.Add(parameter);
-    }
+    private static void Add(DbCommand command, string name, object value, DbType type) => command.AddParameter(name, value, type);
 
     /// <summary>The writer's connection lives long: its two hot statements are prepared once and only rebound.</summary>
     private sealed class Prepared

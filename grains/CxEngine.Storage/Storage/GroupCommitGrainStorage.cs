@@ -114,14 +114,7 @@ public sealed class GroupCommitGrainStorage(CxDatabase database, string serviceI
         Add(command, "g", grainId.ToString(), DbType.String);
     }
 
-    private static void Add(DbCommand command, string name, object value, DbType type)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        parameter.DbType = type;
-        command.Parameters.Add(parameter);
-    }
+    private static void Add(DbCommand command, string name, object value, DbType type) => command.AddParameter(name, value, type);
 
     private sealed class PreparedWrites
     {

@@ -90,7 +90,7 @@ public static class CxEngineHost
             grpc.MaxReceiveMessageSize = limits.MaxMessageBytes;
         });
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(EngineMetrics.MeterName, "Microsoft.Orleans")
+            .AddMeter(EngineMetrics.MeterName, "Microsoft.Orleans", "System.Runtime")
             .AddPrometheusExporter());
         builder.Services.AddGrpcReflection();
         // NOT_SERVING unless the silo is an active member and its storage writer is working.

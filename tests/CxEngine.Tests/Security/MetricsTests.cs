@@ -57,7 +57,7 @@ public sealed partial class MetricsTests
     public async Task Dashboard_IsMountedForTheAdminRole()
     {
         using var data = new TempDirectory("dashboard");
-        await using var engine = await EngineHost.StartAsync(data.Path, Credentials.HostArgs());
+        await using var engine = await EngineHost.StartAsync(data.Path, Credentials.HostArgs("--CxEngine:Operator:Dashboard=true"));
         using var http = new HttpClient { BaseAddress = new Uri(engine.OperatorUrl) };
 
         var anonymous = await http.GetAsync("/dashboard/");

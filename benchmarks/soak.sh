@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# A soak: the engine in its default configuration (SQLite, acknowledged after commit) at a fixed rate for a
+# fixed time, with its memory and database size every 30 s.
+#   benchmarks/soak.sh [RATE events/s, default 6000] [MINUTES, default 15] [CUSTOMERS, default 100000]
+# Prints a table (elapsed, resident set, managed heap after the last GC, database + WAL size) and then the
+# load tool's summary (ack p50/p90/p99/p99.9). Everything runs on this machine, on loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/dotnet.sh
+require_dotnet
+
+rate=${1:-6000}; minutes=${2:-15}; customers=${3:-100000}
+events=$((rate * minutes * 60))
+port=${SOAK_PORT:-50071}; metrics_port=${SOAK_METRICS_PORT:-19471}
+work=$(mktemp -d /tmp/cxengine-soak.XXXXXX)
+trap 'kill "${engine:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+
+dotnet build silo/CxEngine.Silo/CxEngine.Silo.csproj -c Release -nologo -clp:ErrorsOnly >/dev/null
+dotnet build benchmarks/CxEngine.LoadTest/CxEngine.LoadTest.csproj -c Release -nologo -clp:ErrorsOnly >/dev/null
+
+silo/CxEngine.Silo/bin/Release/net10.0/CxEngine.Silo --urls "http://127.0.0.1:$port" \
+  --CxEngine:Storage:DataDirectory="$work/data" --CxEngine:Operator:Url="http://127.0.0.1:$metrics_port" \
+  --CxEngine:Cluster:SiloPort=21171 --CxEngine:Cluster:GatewayPort=31071 \
+  --Logging:LogLevel:Default=Warning >"$work/engine.log" 2>&1 &
+engine=$!
+for _ in $(seq 1 60); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 1; done
+
+benchmarks/CxEngine.LoadTest/bin/Release/net10.0/CxEngine.LoadTest --target "http://127.0.0.1:$port" \
+  --customers "$customers" --events "$events" --warmup 20000 --rate "$rate" --no-ceiling --get-score 0 \
+  --json "$work/load.json" >"$work/load.txt" 2>&1 &
+load=$!
+
+printf '%8s %12s %14s %14s %12s\n' "elapsed" "rss MB" "heap MB (GC)" "db+wal MB" "events"
+start=$(date +%s)
+while kill -0 "$load" 2>/dev/null; do
+  sleep 30
+  now=$(( $(date +%s) - start ))
+  rss=$(awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$engine/status" 2>/dev/null || echo "-")
+  scrape=$(curl -s "http://127.0.0.1:$metrics_port/metrics" || true)
+  heap=$(awk '/^dotnet_gc_last_collection_heap_size_bytes/ {s+=$2} END {printf "%.0f", s/1048576}' <<<"$scrape")
+  applied=$(awk '/^cx_events_total/ && /status="applied"/ {s+=$2} END {printf "%.0f", s}' <<<"$scrape")
+  db=$(du -cm "$work"/data/cxengine.db* 2>/dev/null | tail -1 | cut -f1)
+  printf '%7ss %12s %14s %14s %12s\n' "$now" "$rss" "$heap" "$db" "$applied"
+done
+wait "$load" || true
+sed -n '/^engine:/,/errors/p' "$work/load.txt"

@@ -1,0 +1,17 @@
+using System.Data;
+using System.Data.Common;
+
+namespace CxEngine.Storage;
+
+/// <summary>Typed parameters the same way for SQLite and PostgreSQL commands.</summary>
+internal static class DbCommandExtensions
+{
+    public static void AddParameter(this DbCommand command, string name, object value, DbType type)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        parameter.DbType = type;
+        command.Parameters.Add(parameter);
+    }
+}
