@@ -224,7 +224,10 @@ public sealed partial class CustomerStore(
         return state;
     }
 
-    /// <summary>Takes back this batch's log rows (PostgreSQL has no per-write savepoint here; on SQLite the writer's savepoint would do it too).</summary>
+    /// <summary>
+    /// Takes back the log rows this batch wrote (PostgreSQL has no per-write savepoint here; on SQLite the writer's
+    /// savepoint would do it too). Only rows with this batch's own position and id go: another writer's rows stay.
+    /// </summary>
     private static async Task UndoAsync(DbConnection connection, DbTransaction transaction, CustomerCommit commit, int inserted, CancellationToken cancellationToken)
     {
         if (inserted == 0)
@@ -234,11 +237,16 @@ public sealed partial class CustomerStore(
 
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "DELETE FROM cx_events WHERE customer_id = @c AND position >= @from AND position <= @to";
+        command.CommandText = "DELETE FROM cx_events WHERE customer_id = @c AND position = @p AND event_id = @e";
         Add(command, "c", commit.CustomerId, DbType.String);
-        Add(command, "from", commit.Events[0].Position, DbType.Int64);
-        Add(command, "to", commit.Events[^1].Position, DbType.Int64);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        Add(command, "p", 0L, DbType.Int64);
+        Add(command, "e", "", DbType.String);
+        foreach (var entry in commit.Events)
+        {
+            command.Parameters["p"].Value = entry.Position;
+            command.Parameters["e"].Value = entry.EventId;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     private static async Task<bool> IsLoggedAsync(DbConnection connection, DbTransaction transaction, string customerId, string eventId, CancellationToken cancellationToken)
