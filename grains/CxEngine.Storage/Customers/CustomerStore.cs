@@ -26,6 +26,10 @@ public sealed record CommitResult(long Version, long[] Sequences);
 /// <summary>A customer as storage holds it: the snapshot, its row version, and the log entries after the snapshot.</summary>
 public sealed record LoadedCustomer(StoredCustomer? Snapshot, long Version, IReadOnlyList<EventLogEntry> After);
 
+/// <summary>A customer's row as exports read it: its standing after its latest commit, and its open action.</summary>
+public sealed record CustomerStanding(
+    string CustomerId, string Tier, double Score, double Expectation, long EventsApplied, DateTime? LastEventAt, RecoveryActionRecord? OpenAction);
+
 /// <summary>Some of a batch's event ids are already in the customer's log (older than what the grain remembers).</summary>
 public sealed class DuplicateEventsException(IReadOnlyList<string> eventIds)
     : Exception($"{eventIds.Count} event ids are already in the log")
@@ -288,6 +292,41 @@ public sealed partial class CustomerStore(
                 ("c", customerId), ("after", position));
             return new LoadedCustomer(snapshot, version, after);
         }, CancellationToken.None);
+
+    /// <summary>
+    /// A page of customers' standing rows in customer-id order after <paramref name="afterCustomerId"/>, with
+    /// their open actions: what an export reads, without activating a single customer.
+    /// </summary>
+    public Task<IReadOnlyList<CustomerStanding>> ReadStandingsAsync(string? tier, string afterCustomerId, int limit, CancellationToken cancellationToken = default) =>
+        database.ReadAsync<IReadOnlyList<CustomerStanding>>(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                SELECT c.customer_id, c.tier, c.score, c.expectation, c.events_applied, c.last_event_ticks, a.payload
+                FROM cx_customers c LEFT JOIN cx_actions a ON a.action_id = c.open_action_id
+                WHERE c.customer_id > @after {(tier is null ? "" : "AND c.tier = @tier")}
+                ORDER BY c.customer_id LIMIT @limit
+                """;
+            Add(command, "after", afterCustomerId, DbType.String);
+            if (tier is not null)
+            {
+                Add(command, "tier", tier, DbType.String);
+            }
+
+            Add(command, "limit", (long)limit, DbType.Int64);
+            var page = new List<CustomerStanding>(limit);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var lastTicks = reader.GetInt64(5);
+                page.Add(new CustomerStanding(
+                    reader.GetString(0), reader.GetString(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt64(4),
+                    lastTicks == 0 ? null : new DateTime(lastTicks, DateTimeKind.Utc),
+                    reader.IsDBNull(6) ? null : serializer.Deserialize<RecoveryActionRecord>((byte[])reader.GetValue(6))));
+            }
+
+            return page;
+        }, cancellationToken);
 
     /// <summary>A page of the customer's log, newest first, before a position (exclusive).</summary>
     public Task<IReadOnlyList<EventLogEntry>> ReadBackwardsAsync(string customerId, long beforePosition, int limit, CancellationToken cancellationToken = default) =>

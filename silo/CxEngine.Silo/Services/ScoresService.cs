@@ -3,6 +3,7 @@ using CxEngine.Policies;
 using CxEngine.Recovery;
 using CxEngine.Silo.Grpc;
 using CxEngine.Silo.Ingest;
+using CxEngine.Storage;
 using Grpc.Core;
 using V1 = CxEngine.Contracts.V1;
 
@@ -10,7 +11,7 @@ namespace CxEngine.Silo.Services;
 
 /// <summary>Scores: what CRM systems read. Unknown customers are NOT_FOUND.</summary>
 [Microsoft.AspNetCore.Authorization.Authorize(Roles = Security.Roles.Read)]
-public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery, TierCatalogCache tiers) : V1.Scores.ScoresBase
+public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery, CustomerStore customers, TierCatalogCache tiers) : V1.Scores.ScoresBase
 {
     public const int MaxBatch = 1000;
 
@@ -120,6 +121,33 @@ public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery, 
         }
 
         return response;
+    }
+
+    /// <summary>Every customer's stored standing, a page at a time in customer-id order; no customer is activated.</summary>
+    public override async Task ExportScores(V1.ExportScoresRequest request, IServerStreamWriter<V1.CustomerScore> responseStream, ServerCallContext context)
+    {
+        var catalog = await tiers.GetAsync(request.Tier.Length > 0 ? request.Tier : null);
+        if (request.Tier.Length > 0 && catalog.Find(request.Tier) is null)
+        {
+            throw new RequestValidationException(new FieldError("tier", $"unknown tier '{request.Tier}'; known tiers: {catalog.KnownNames}"));
+        }
+
+        const int Page = 1000;
+        var after = "";
+        IReadOnlyList<CustomerStanding> page;
+        do
+        {
+            page = await customers.ReadStandingsAsync(request.Tier.Length > 0 ? request.Tier : null, after, Page, context.CancellationToken);
+            foreach (var c in page)
+            {
+                var baseline = (catalog.Find(c.Tier) ?? catalog.Find(catalog.DefaultTier)!).Baseline;
+                await responseStream.WriteAsync(ContractMapper.ToScore(new CustomerSnapshot(
+                    c.CustomerId, c.Tier, c.Score, c.Expectation, baseline, c.EventsApplied, c.LastEventAt, c.OpenAction)), context.CancellationToken);
+            }
+
+            after = page.Count > 0 ? page[^1].CustomerId : after;
+        }
+        while (page.Count == Page);
     }
 
     private static NotFoundException NotFound(string customerId) =>

@@ -78,4 +78,50 @@ public sealed class ScoresServiceTests(EngineFixture fixture)
         var limited = await Engine.Scores.GetHistoryAsync(new V1.GetHistoryRequest { CustomerId = id, Limit = 1 });
         Assert.Single(limited.Changes);
     }
+
+    [Fact]
+    public async Task ExportScores_EqualsGetScore_ForEveryCustomer_WithTierFilter()
+    {
+        // Its own engine, so the export holds exactly the customers this test made.
+        using var data = new TempDirectory("export");
+        await using var engine = await EngineHost.StartAsync(data.Path);
+        var premium = Enumerable.Range(0, 5).Select(_ => Ids.Customer("premium")).ToArray();
+        var standard = Enumerable.Range(0, 7).Select(_ => Ids.Customer()).ToArray();
+        foreach (var id in premium)
+        {
+            await engine.Ingest.RecordEventAsync(Wire.Awful(id, "premium"));
+        }
+
+        foreach (var (id, i) in standard.Select((id, i) => (id, i)))
+        {
+            await engine.Ingest.RecordEventAsync(Wire.Event(id, 20 + (i * 10), "standard"));
+            await engine.Ingest.RecordEventAsync(Wire.Event(id, 90, at: Wire.T0.AddHours(1)));
+        }
+
+        var all = await ExportAsync(engine, "");
+        Assert.Equal(premium.Concat(standard).Order(StringComparer.Ordinal), all.Select(s => s.CustomerId));
+        foreach (var exported in all)
+        {
+            Assert.Equal(await engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = exported.CustomerId }), exported);
+        }
+
+        Assert.All(premium, id => Assert.NotNull(all.Single(s => s.CustomerId == id).OpenAction));
+        Assert.Equal(premium.Order(StringComparer.Ordinal), (await ExportAsync(engine, "premium")).Select(s => s.CustomerId));
+
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => ExportAsync(engine, "gold"));
+        Assert.Equal(StatusCode.InvalidArgument, unknown.StatusCode);
+        Assert.Equal("tier", Wire.Violation(unknown).Field);
+
+        static async Task<List<V1.CustomerScore>> ExportAsync(EngineHost engine, string tier)
+        {
+            using var call = engine.Scores.ExportScores(new V1.ExportScoresRequest { Tier = tier });
+            var scores = new List<V1.CustomerScore>();
+            await foreach (var score in call.ResponseStream.ReadAllAsync())
+            {
+                scores.Add(score);
+            }
+
+            return scores;
+        }
+    }
 }
