@@ -33,11 +33,28 @@ internal static class Ids
 
 internal static class Ports
 {
-    /// <summary>A loopback port nobody listens on right now.</summary>
+    // Below the kernel's ephemeral range (32768-60999 here): a port the OS hands out for outgoing connections
+    // (gRPC clients, PostgreSQL) could otherwise be taken between choosing it and the server binding it.
+    private const int First = 20_000;
+    private const int Count = 12_000;
+    private static int s_next = Random.Shared.Next(Count);
+
+    /// <summary>A loopback port nobody listens on right now, outside the range the OS gives outgoing sockets.</summary>
     public static int Free()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = First + (Interlocked.Increment(ref s_next) % Count);
+            try
+            {
+                using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException) when (attempt < Count)
+            {
+                // In use: try the next one.
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@ namespace CxEngine.Tests.Service;
 public sealed class HostTests
 {
     [Fact]
-    public async Task Restart_KeepsEveryScore_AndTheIdempotencyWindow()
+    public async Task Restart_KeepsEveryScore_AndRecognisesRetries()
     {
         using var data = new TempDirectory("restart");
         var id = Ids.Customer();
