@@ -138,11 +138,11 @@ public sealed partial class CustomerStore(
             var entry = commit.Events[i];
             var insert = prepared.InsertEvent;
             insert.Transaction = transaction;
-            insert.Parameters["c"].Value = c;
-            insert.Parameters["p"].Value = entry.Position;
-            insert.Parameters["e"].Value = entry.EventId;
-            insert.Parameters["t"].Value = entry.AppliedAt.Ticks;
-            insert.Parameters["b"].Value = events[i];
+            insert.Parameters["@c"].Value = c;
+            insert.Parameters["@p"].Value = entry.Position;
+            insert.Parameters["@e"].Value = entry.EventId;
+            insert.Parameters["@t"].Value = entry.AppliedAt.Ticks;
+            insert.Parameters["@b"].Value = events[i];
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
             {
                 inserted++;
@@ -175,18 +175,18 @@ public sealed partial class CustomerStore(
 
         var upsert = prepared.UpsertCustomer;
         upsert.Transaction = transaction;
-        upsert.Parameters["c"].Value = c;
-        upsert.Parameters["tier"].Value = state.Tier ?? "";
-        upsert.Parameters["score"].Value = state.Score.Score;
-        upsert.Parameters["expectation"].Value = state.Score.Expectation;
-        upsert.Parameters["events"].Value = state.Position;
-        upsert.Parameters["last"].Value = state.Score.LastEventAtTicks;
-        upsert.Parameters["action"].Value = (object?)state.OpenAction?.ActionId ?? DBNull.Value;
-        upsert.Parameters["snapshot_position"].Value = state.Position;
-        upsert.Parameters["snapshot"].Value = snapshot ?? [];
-        upsert.Parameters["has_snapshot"].Value = commit.WriteSnapshot ? 1 : 0;
-        upsert.Parameters["t"].Value = now.Ticks;
-        upsert.Parameters["expected"].Value = commit.ExpectedVersion;
+        upsert.Parameters["@c"].Value = c;
+        upsert.Parameters["@tier"].Value = state.Tier ?? "";
+        upsert.Parameters["@score"].Value = state.Score.Score;
+        upsert.Parameters["@expectation"].Value = state.Score.Expectation;
+        upsert.Parameters["@events"].Value = state.Position;
+        upsert.Parameters["@last"].Value = state.Score.LastEventAtTicks;
+        upsert.Parameters["@action"].Value = (object?)state.OpenAction?.ActionId ?? DBNull.Value;
+        upsert.Parameters["@snapshot_position"].Value = state.Position;
+        upsert.Parameters["@snapshot"].Value = snapshot ?? [];
+        upsert.Parameters["@has_snapshot"].Value = commit.WriteSnapshot ? 1 : 0;
+        upsert.Parameters["@t"].Value = now.Ticks;
+        upsert.Parameters["@expected"].Value = commit.ExpectedVersion;
         if (await upsert.ExecuteNonQueryAsync(cancellationToken) != 1)
         {
             await UndoAsync(connection, transaction, commit, inserted, cancellationToken);
@@ -247,8 +247,8 @@ public sealed partial class CustomerStore(
         Add(command, "e", "", DbType.String);
         foreach (var entry in commit.Events)
         {
-            command.Parameters["p"].Value = entry.Position;
-            command.Parameters["e"].Value = entry.EventId;
+            command.Parameters["@p"].Value = entry.Position;
+            command.Parameters["@e"].Value = entry.EventId;
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }

@@ -269,7 +269,7 @@ public sealed class RecoveryStore
         foreach (var (name, value) in parameters)
         {
             var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
+            parameter.ParameterName = "@" + name;
             parameter.Value = value;
             if (value is DBNull)
             {

@@ -84,14 +84,14 @@ public sealed class GroupCommitGrainStorage(CxDatabase database, string serviceI
             var prepared = _prepared.GetValue(connection, c => new PreparedWrites(c));
             var command = expected is null ? prepared.Insert : prepared.Update;
             command.Transaction = transaction;
-            command.Parameters["s"].Value = serviceId;
-            command.Parameters["n"].Value = stateName;
-            command.Parameters["g"].Value = grain;
-            command.Parameters["p"].Value = (object?)payload ?? DBNull.Value;
-            command.Parameters["t"].Value = DateTime.UtcNow.Ticks;
+            command.Parameters["@s"].Value = serviceId;
+            command.Parameters["@n"].Value = stateName;
+            command.Parameters["@g"].Value = grain;
+            command.Parameters["@p"].Value = (object?)payload ?? DBNull.Value;
+            command.Parameters["@t"].Value = DateTime.UtcNow.Ticks;
             if (expected is { } v)
             {
-                command.Parameters["v"].Value = v;
+                command.Parameters["@v"].Value = v;
             }
 
             var changed = await command.ExecuteNonQueryAsync(cancellationToken);
