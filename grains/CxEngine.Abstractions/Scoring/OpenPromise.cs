@@ -16,12 +16,16 @@ public sealed record OpenPromise(
     [property: Id(5)] EventKind Kind,
     [property: Id(6)] Channel Channel)
 {
-    /// <summary>The promise as the scoring step judges it, fulfilled at <paramref name="fulfilledAtTicks"/> (0: not kept).</summary>
+    /// <summary>
+    /// The promise as the scoring step judges it: fulfilled at <paramref name="fulfilledAtTicks"/>, or (0) not kept,
+    /// which is scored as broken.
+    /// </summary>
     public PromiseSignal Judged(long fulfilledAtTicks, long notifiedAtTicks) =>
         new(OriginalPromisedAtTicks, fulfilledAtTicks, notifiedAtTicks != 0 ? notifiedAtTicks : NotifiedAtTicks)
         {
             PromiseId = PromiseId,
             MadeAtTicks = MadeAtTicks,
+            Broken = fulfilledAtTicks == 0,
         };
 
     /// <summary>
