@@ -130,6 +130,7 @@ public static class CxEngineHost
         }
 
         app.Use(Listeners.Filter(limits.MaxMessageBytes));
+        app.Use(RestApi.NewlineDelimitedStreams);
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGrpcService<IngestService>();

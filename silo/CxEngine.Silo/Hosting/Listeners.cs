@@ -42,7 +42,11 @@ public static class Listeners
     public static Listener? For(Endpoint endpoint) =>
         endpoint.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is not null || endpoint.Metadata.GetMetadata<RestListenerOnly>() is not null
             ? Listener.Rest
-            : endpoint.Metadata.GetMetadata<GrpcMethodMetadata>() is not null ? Listener.Grpc : null;
+            : endpoint.Metadata.GetMetadata<GrpcMethodMetadata>() is not null || IsGrpcCatchAll(endpoint) ? Listener.Grpc : null;
+
+    /// <summary>grpc-dotnet's "unimplemented service/method" endpoints carry no method metadata, only their name.</summary>
+    private static bool IsGrpcCatchAll(Endpoint endpoint) =>
+        endpoint.DisplayName?.StartsWith("gRPC - Unimplemented", StringComparison.Ordinal) == true;
 
     /// <summary>Middleware, after routing: a route of another listener is not found here; REST bodies get the gRPC message limit.</summary>
     public static Func<HttpContext, RequestDelegate, Task> Filter(int maxRequestBytes) => (context, next) =>

@@ -37,6 +37,30 @@ public static class RestApi
         });
     }
 
+    /// <summary>
+    /// Middleware: a transcoded server-streaming route writes one JSON message per line; say so in its content type
+    /// (the transcoding sets application/json on every write, so this runs as the headers go out). Errors keep
+    /// application/json.
+    /// </summary>
+    public static Task NewlineDelimitedStreams(HttpContext context, RequestDelegate next)
+    {
+        if (context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Grpc.JsonTranscoding.GrpcJsonTranscodingMetadata>() is { MethodDescriptor.IsServerStreaming: true })
+        {
+            context.Response.OnStarting(static state =>
+            {
+                var response = (HttpResponse)state;
+                if (response.StatusCode == StatusCodes.Status200OK)
+                {
+                    response.ContentType = "application/x-ndjson; charset=utf-8";
+                }
+
+                return Task.CompletedTask;
+            }, context.Response);
+        }
+
+        return next(context);
+    }
+
     public static void Map(WebApplication app)
     {
         app.MapSwagger("/{documentName}.json").WithMetadata(new RestListenerOnly()).AllowAnonymous();

@@ -70,6 +70,7 @@ internal static class Rest
         where T : IMessage, new()
     {
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType?.MediaType);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {

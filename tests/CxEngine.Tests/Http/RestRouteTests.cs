@@ -206,6 +206,9 @@ public sealed class RestRouteTests(EngineFixture fixture)
         using var grpcOnRest = new HttpRequestMessage(HttpMethod.Post, "/cx.v1.Scores/GetScore") { Content = new ByteArrayContent([0, 0, 0, 0, 0]) };
         grpcOnRest.Content.Headers.ContentType = new("application/grpc");
         Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync(grpcOnRest)).StatusCode);
+        using var unknownMethod = new HttpRequestMessage(HttpMethod.Post, "/cx.v1.Scores/NoSuchMethod") { Content = new ByteArrayContent([0, 0, 0, 0, 0]) };
+        unknownMethod.Content.Headers.ContentType = new("application/grpc");
+        Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync(unknownMethod)).StatusCode);
 
         // ... and a REST route on the gRPC port (HTTP/2 only) is not found either.
         using var h2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
