@@ -77,6 +77,7 @@ public static class CxEngineHost
         });
 
         builder.Services.AddSingleton<CustomerDispatcher>();
+        builder.Services.AddSingleton<Replay.RescoreRunner>();
         builder.Services.AddSingleton(sp => new EventValidation(
             sp.GetRequiredKeyedService<TimeProvider>(EngineClock.Key),
             sp.GetRequiredService<IOptions<IngestOptions>>().Value.MaxClockSkewSeconds));

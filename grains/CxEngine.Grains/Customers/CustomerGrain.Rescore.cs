@@ -1,0 +1,102 @@
+using CxEngine.Policies;
+using CxEngine.Scoring;
+using Microsoft.Extensions.Logging;
+
+namespace CxEngine.Customers;
+
+/// <summary>
+/// Re-score with apply: inside one grain turn (the grain is not reentrant, so no batch is half-applied around
+/// it), the customer's log is replayed under the new policies and its score, expectation and open action
+/// become the replay's, with at most one action-log entry at the end state, all in one commit with a snapshot.
+/// The log rows keep what was computed when each event arrived; the snapshot at the current position is what
+/// later rebuilds start from.
+/// </summary>
+public sealed partial class CustomerGrain : ICustomerRescoring
+{
+    public async Task<CustomerRescoreResult?> ApplyRescoreAsync(TierCatalog before, TierCatalog after, string reason)
+    {
+        ThrowIfStale();
+        if (!_state.Exists)
+        {
+            DeactivateOnIdle();
+            return null;
+        }
+
+        var fold = await CustomerRescorer.ReplayAsync(store, CustomerId, _state.Position, _state.Tier!, after);
+        var result = CustomerRescorer.Summarize(CustomerId, _state, fold, before, after);
+        var policy = CustomerRescorer.PolicyFor(after, _state.Tier!);
+        var now = Now;
+
+        _state.Score = fold.Score;
+        RecoveryActionRecord? change = null;
+        switch (result.ActionChange)
+        {
+            case RecoveryDecisionKind.Raise:
+                _state.ResolvedEpisode = Severity.None;
+                _state.ActionsRaised++;
+                change = _state.OpenAction = WithPlaybook(new RecoveryActionRecord
+                {
+                    ActionId = RecoveryActionRecord.FormatId(CustomerId, _state.ActionsRaised),
+                    CustomerId = CustomerId,
+                    Tier = policy.Name,
+                    Status = ActionStatus.Open,
+                    Change = ActionChange.Raised,
+                    Revision = 1,
+                    Score = _state.Score.Score,
+                    Expectation = _state.Score.Expectation,
+                    Baseline = policy.Baseline,
+                    TriggerEventId = "",
+                    Note = reason,
+                    DueBy = now + policy.SlaFor(result.ActionSeverity),
+                    RaisedAt = now,
+                    UpdatedAt = now,
+                }, result.ActionSeverity, policy);
+                break;
+
+            case RecoveryDecisionKind.Escalate when _state.OpenAction is { } open:
+                change = _state.OpenAction = WithPlaybook(Change(open, ActionChange.Escalated, now), result.ActionSeverity, policy) with
+                {
+                    Status = ActionStatus.Escalated,
+                    Tier = policy.Name,
+                    Score = _state.Score.Score,
+                    Expectation = _state.Score.Expectation,
+                    Baseline = policy.Baseline,
+                    Note = reason,
+                    DueBy = Min(open.DueBy, now + policy.SlaFor(result.ActionSeverity)),
+                };
+                break;
+
+            case RecoveryDecisionKind.Recover when _state.OpenAction is { } open:
+                _state.OpenAction = null;
+                change = Change(open, ActionChange.Recovered, now) with
+                {
+                    Status = ActionStatus.Recovered,
+                    Score = _state.Score.Score,
+                    Expectation = _state.Score.Expectation,
+                    Note = reason,
+                };
+                break;
+        }
+
+        if (fold.OpenSeverity == Severity.None)
+        {
+            // Re-scored, the customer never stayed below: a person's resolved episode is over too.
+            _state.ResolvedEpisode = Severity.None;
+        }
+
+        if (change is null)
+        {
+            await CommitLifecycleAsync([], "the customer was not re-scored");
+        }
+        else
+        {
+            await CommitActionChangeAsync(change, "the customer was not re-scored");
+            LogRescoreAction(logger, change.ActionId, change.Change, result.ScoreBefore, result.ScoreAfter);
+        }
+
+        return result;
+    }
+
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Information, Message = "Re-score: recovery action {ActionId} {Change} (score {Before:F1} -> {After:F1})")]
+    private static partial void LogRescoreAction(ILogger logger, string actionId, ActionChange change, double before, double after);
+}
