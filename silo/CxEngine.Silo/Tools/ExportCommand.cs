@@ -42,7 +42,7 @@ public static class ExportCommand
         try
         {
             await ExportAsync(what, parsed.Get("format", "csv"), parsed.Get("customer"), parsed.Get("tier"), parsed.Get("out")!,
-                EngineConnection.From(parsed), AnsiConsole.Console, CancellationToken.None);
+                EngineConnection.From(parsed), ToolConsole.Create(), CancellationToken.None);
             return 0;
         }
         catch (Exception ex) when (ex is ArgumentException or IOException or RpcException)

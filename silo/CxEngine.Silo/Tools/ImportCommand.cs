@@ -37,7 +37,7 @@ public static class ImportCommand
 
         try
         {
-            var summary = await ImportAsync(parsed.Positionals[0], EngineConnection.From(parsed), parsed.GetInt("streams", 4, 1, 64), AnsiConsole.Console, Console.Error, CancellationToken.None);
+            var summary = await ImportAsync(parsed.Positionals[0], EngineConnection.From(parsed), parsed.GetInt("streams", 4, 1, 64), ToolConsole.Create(), Console.Error, CancellationToken.None);
             return summary.Count(V1.EventStatus.Unavailable) > 0 ? 4 : summary.Malformed.Count > 0 || summary.Count(V1.EventStatus.Rejected) > 0 ? 1 : 0;
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or RpcException)

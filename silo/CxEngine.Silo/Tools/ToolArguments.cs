@@ -86,3 +86,18 @@ public sealed record EngineConnection(string Url, string? ApiKey)
         return headers;
     }
 }
+
+/// <summary>The console tools write to: the terminal, or (redirected) lines wide enough not to be wrapped.</summary>
+public static class ToolConsole
+{
+    public static Spectre.Console.IAnsiConsole Create()
+    {
+        var console = Spectre.Console.AnsiConsole.Console;
+        if (Console.IsOutputRedirected)
+        {
+            console.Profile.Width = 400;
+        }
+
+        return console;
+    }
+}
