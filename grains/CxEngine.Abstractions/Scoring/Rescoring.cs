@@ -4,25 +4,25 @@ namespace CxEngine.Scoring;
 
 /// <summary>
 /// Re-scoring: the pure fold that recomputes a customer from the events its log kept, through
-/// <see cref="ScoringStep.Apply"/> under the given tier policies. <see cref="CustomerReplay"/> restores what
+/// <see cref="CustomerModel.Apply"/> (the scoring step and the recovery rules) under the given tier policies. <see cref="CustomerReplay"/> restores what
 /// the engine computed at the time; this computes what the policies given here make of the same events, in
 /// the same order, with the same recovery rules the live path applies. People's work on actions (acknowledge,
 /// resolve) is not in the log and not replayed: the fold says which action the scores alone would leave open
 /// at the end, and <see cref="Decide"/> turns that into the one change the customer's live action gets.
 /// </summary>
-public sealed class Rescoring(Func<string, TierPolicy> policyFor)
+public sealed class Rescoring(Func<string, TierPolicy> policyFor, string customerId = "")
 {
-    private bool _started;
+    private StoredCustomer _customer = new();
 
     /// <summary>S, E and the decay clock after the events applied so far.</summary>
-    public ScoreState Score { get; private set; }
+    public ScoreState Score => _customer.Score;
 
     /// <summary>The severity of the action the scores alone would have open now; None when none would be.</summary>
-    public Severity OpenSeverity { get; private set; }
+    public Severity OpenSeverity => _customer.OpenAction?.Severity ?? Severity.None;
 
     public long EventsReplayed { get; private set; }
 
-    /// <summary>Actions the replay raised along the way (historical: for the record, never re-raised).</summary>
+    /// <summary>Actions the replay raised or reopened along the way (historical: for the record, never raised again).</summary>
     public int Raised { get; private set; }
 
     /// <summary>Actions the replay saw recover along the way.</summary>
@@ -31,62 +31,76 @@ public sealed class Rescoring(Func<string, TierPolicy> policyFor)
     /// <summary>Starts a customer that has no events yet (or none kept) at its tier's initial state.</summary>
     public void Begin(TierPolicy policy)
     {
-        Score = ScoreState.Initial(policy);
-        OpenSeverity = Severity.None;
-        _started = true;
+        _customer = new StoredCustomer { Tier = policy.Name, Score = ScoreState.Initial(policy) };
     }
 
     /// <summary>
-    /// Applies the next logged event, in log order. A log whose oldest entries retention trimmed starts from the
-    /// state recorded before its oldest kept entry (its S and E before; no decay into it), the best the log knows.
+    /// Applies the next log entry, in log order, through <see cref="CustomerModel.Apply"/>: the same scoring step and
+    /// recovery rules (reopen window included) the live path applies. The entry's event is what the live path
+    /// scored: a promise registration was logged without its promise (it scored nothing) and a promise the engine
+    /// found missed is an entry of its own, so each step is judged again under the new policies, at the time it
+    /// happened. A log whose oldest entries retention trimmed starts from the state recorded before its oldest kept
+    /// entry (its S and E before; no decay into it; an action open if that S was below the baseline).
     /// </summary>
-    public void Apply(long position, LoggedEvent entry)
+    public void Apply(EventLogEntry entry)
     {
-        var policy = policyFor(entry.Tier);
-        if (!_started)
+        var policy = policyFor(entry.Body.Tier);
+        if (!_customer.Exists)
         {
-            if (position <= 1)
+            if (entry.Position <= 1)
             {
                 Begin(policy);
             }
             else
             {
-                var x = entry.Explanation;
-                Score = new ScoreState(x.ScoreBefore, x.ExpectationBefore, 0);
-                OpenSeverity = ScoringStep.SeverityFor(x.ScoreBefore, policy);
-                _started = true;
+                Seed(entry.Body.Explanation, policy);
             }
         }
 
-        var result = ScoringStep.Apply(Score, entry.Event, policy, OpenSeverity);
-        Score = result.State;
+        var evt = new CustomerEvent(entry.EventId, entry.Body.Channel, entry.Body.Event, entry.Body.Tier);
+        var result = CustomerModel.Apply(_customer, customerId, evt, policy, entry.AppliedAt);
+        _customer = result.State;
         EventsReplayed++;
-        switch (result.Recovery.Kind)
+        foreach (var step in result.Steps)
         {
-            case RecoveryDecisionKind.Raise:
-                Raised++;
-                OpenSeverity = result.Recovery.Severity;
-                break;
-            case RecoveryDecisionKind.Escalate:
-                OpenSeverity = result.Recovery.Severity;
-                break;
-            case RecoveryDecisionKind.Recover:
-                Recovered++;
-                OpenSeverity = Severity.None;
-                break;
+            switch (step.Action?.Change)
+            {
+                case ActionChange.Raised or ActionChange.Reopened:
+                    Raised++;
+                    break;
+                case ActionChange.Recovered:
+                    Recovered++;
+                    break;
+            }
+        }
+    }
+
+    private void Seed(in ScoreExplanation before, TierPolicy policy)
+    {
+        _customer = new StoredCustomer { Tier = policy.Name, Score = new ScoreState(before.ScoreBefore, before.ExpectationBefore, 0) };
+        if (ScoringStep.SeverityFor(before.ScoreBefore, policy) is var severity and not Severity.None)
+        {
+            _customer.OpenAction = RecoveryRules.WithPlaybook(new RecoveryActionRecord
+            {
+                ActionId = "",
+                CustomerId = customerId,
+                Tier = policy.Name,
+                Status = ActionStatus.Open,
+                TriggerEventId = "",
+            }, severity, policy);
         }
     }
 
     /// <summary>The whole fold over a log in order: what replaying it under the policies gives.</summary>
-    public static Rescoring Replay(IEnumerable<EventLogEntry> log, Func<string, TierPolicy> policyFor, TierPolicy currentTier)
+    public static Rescoring Replay(IEnumerable<EventLogEntry> log, Func<string, TierPolicy> policyFor, TierPolicy currentTier, string customerId = "")
     {
-        var fold = new Rescoring(policyFor);
+        var fold = new Rescoring(policyFor, customerId);
         foreach (var entry in log)
         {
-            fold.Apply(entry.Position, entry.Body);
+            fold.Apply(entry);
         }
 
-        if (!fold._started)
+        if (!fold._customer.Exists)
         {
             fold.Begin(currentTier);
         }

@@ -1,5 +1,6 @@
 using CxEngine.Policies;
 using CxEngine.Scoring;
+using Orleans.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace CxEngine.Customers;
@@ -13,7 +14,26 @@ namespace CxEngine.Customers;
 /// </summary>
 public sealed partial class CustomerGrain : ICustomerRescoring
 {
+    // A commit that found another version (a write whose outcome an overloaded store reported late) has reloaded
+    // the customer; the re-score is then computed again from what storage holds.
+    private const int MaxRescoreAttempts = 3;
+
     public async Task<CustomerRescoreResult?> ApplyRescoreAsync(TierCatalog before, TierCatalog after, string reason)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await RescoreOnceAsync(before, after, reason);
+            }
+            catch (StorageUnavailableException ex) when (attempt < MaxRescoreAttempts && ex.InnerException is InconsistentStateException && !_stale)
+            {
+                LogRescoreRetried(logger, CustomerId, attempt);
+            }
+        }
+    }
+
+    private async Task<CustomerRescoreResult?> RescoreOnceAsync(TierCatalog before, TierCatalog after, string reason)
     {
         ThrowIfStale();
         if (!_state.Exists)
@@ -33,8 +53,10 @@ public sealed partial class CustomerGrain : ICustomerRescoring
         {
             case RecoveryDecisionKind.Raise:
                 _state.ResolvedEpisode = Severity.None;
+                _state.LastRecovered = null;
+                _state.LastRecoveredAtTicks = 0;
                 _state.ActionsRaised++;
-                change = _state.OpenAction = WithPlaybook(new RecoveryActionRecord
+                change = _state.OpenAction = RecoveryRules.WithPlaybook(new RecoveryActionRecord
                 {
                     ActionId = RecoveryActionRecord.FormatId(CustomerId, _state.ActionsRaised),
                     CustomerId = CustomerId,
@@ -54,7 +76,7 @@ public sealed partial class CustomerGrain : ICustomerRescoring
                 break;
 
             case RecoveryDecisionKind.Escalate when _state.OpenAction is { } open:
-                change = _state.OpenAction = WithPlaybook(Change(open, ActionChange.Escalated, now), result.ActionSeverity, policy) with
+                change = _state.OpenAction = RecoveryRules.WithPlaybook(RecoveryRules.Change(open, ActionChange.Escalated, now), result.ActionSeverity, policy) with
                 {
                     Status = ActionStatus.Escalated,
                     Tier = policy.Name,
@@ -62,19 +84,22 @@ public sealed partial class CustomerGrain : ICustomerRescoring
                     Expectation = _state.Score.Expectation,
                     Baseline = policy.Baseline,
                     Note = reason,
-                    DueBy = Min(open.DueBy, now + policy.SlaFor(result.ActionSeverity)),
+                    DueBy = open.DueBy < now + policy.SlaFor(result.ActionSeverity) ? open.DueBy : now + policy.SlaFor(result.ActionSeverity),
                 };
                 break;
 
             case RecoveryDecisionKind.Recover when _state.OpenAction is { } open:
                 _state.OpenAction = null;
-                change = Change(open, ActionChange.Recovered, now) with
+                change = RecoveryRules.Change(open, ActionChange.Recovered, now) with
                 {
                     Status = ActionStatus.Recovered,
                     Score = _state.Score.Score,
                     Expectation = _state.Score.Expectation,
                     Note = reason,
                 };
+                // As a live recovery: a fall within the tier's reopen window opens this action again.
+                _state.LastRecovered = change with { Reasons = [] };
+                _state.LastRecoveredAtTicks = _state.Score.LastEventAtTicks;
                 break;
         }
 
@@ -96,6 +121,9 @@ public sealed partial class CustomerGrain : ICustomerRescoring
 
         return result;
     }
+
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Warning, Message = "Re-score of customer {CustomerId} found another version of its row (attempt {Attempt}); computing it again from storage")]
+    private static partial void LogRescoreRetried(ILogger logger, string customerId, int attempt);
 
     [LoggerMessage(EventId = 1020, Level = LogLevel.Information, Message = "Re-score: recovery action {ActionId} {Change} (score {Before:F1} -> {After:F1})")]
     private static partial void LogRescoreAction(ILogger logger, string actionId, ActionChange change, double before, double after);

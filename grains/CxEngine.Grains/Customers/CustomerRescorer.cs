@@ -17,14 +17,14 @@ public static class CustomerRescorer
     public static async Task<Rescoring> ReplayAsync(
         CustomerStore store, string customerId, long upToPosition, string currentTier, TierCatalog catalog, CancellationToken cancellationToken = default)
     {
-        var fold = new Rescoring(tier => PolicyFor(catalog, tier));
+        var fold = new Rescoring(tier => PolicyFor(catalog, tier), customerId);
         var after = 0L;
         while (after < upToPosition)
         {
             var page = await store.ReadForwardAsync(customerId, after, upToPosition, Page, cancellationToken);
             foreach (var entry in page)
             {
-                fold.Apply(entry.Position, entry.Body);
+                fold.Apply(entry);
             }
 
             if (page.Count < Page)
