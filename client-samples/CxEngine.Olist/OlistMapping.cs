@@ -12,9 +12,8 @@ public sealed record Order(string OrderId, string CustomerUniqueId, string Statu
 /// Olist's orders and reviews as cx.v1 events, keyed by <c>customer_unique_id</c> (Olist gives every order a new
 /// <c>customer_id</c>; the unique id is the person):
 /// <list type="bullet">
-/// <item>an order with an estimated delivery date is a DELIVERY event with a promise: promised by the end of the
-/// estimated day (Olist gives a date, not a time), fulfilled when it reached the customer; an order that never did
-/// (canceled, unavailable, or no delivery date) is a promise not kept, at the end of the estimated day;</item>
+/// <item>an order with an estimated delivery date is an open promise registered at the purchase, promised by the end
+/// of the estimated day (Olist gives a date, not a time), kept when it reached the customer (<see cref="Deliveries"/>);</item>
 /// <item>a review is a SURVEY event: csat = review_score, at review_creation_date.</item>
 /// </list>
 /// Olist's times are Brasilia local time; they are read as UTC−03:00.
@@ -57,32 +56,43 @@ public static class OlistMapping
         return orders;
     }
 
-    /// <summary>The DELIVERY event of an order, or null when it made no dated promise.</summary>
-    public static V1.InteractionEvent? Delivery(Order order)
+    /// <summary>
+    /// The DELIVERY events of an order that made a dated promise (none otherwise): at the purchase, the promise is
+    /// registered as an open one (promise_id = order_id, made_at = the purchase, so its lead time sets the tolerance);
+    /// at the delivery it is kept (or late). A canceled or unavailable order's promise is broken at the end of the
+    /// estimated day; one that shows no delivery and no cancellation stays open, and the engine finds it missed.
+    /// </summary>
+    public static IEnumerable<V1.InteractionEvent> Deliveries(Order order)
     {
         if (order.EstimatedAt is not { } estimated)
         {
-            return null;
+            yield break;
         }
 
-        var promisedBy = estimated.AddDays(1).AddSeconds(-1);
-        var delivered = order.DeliveredAt;
-        var promise = new V1.Promise { PromisedAt = Timestamp.FromDateTimeOffset(promisedBy) };
-        if (delivered is { } at)
-        {
-            promise.FulfilledAt = Timestamp.FromDateTimeOffset(at);
-        }
+        var promisedBy = Timestamp.FromDateTimeOffset(estimated.AddDays(1).AddSeconds(-1));
+        var madeAt = Timestamp.FromDateTimeOffset(order.PurchasedAt);
+        yield return Delivery($"promise-{order.OrderId}", order, madeAt, new V1.Promise { PromiseId = order.OrderId, PromisedAt = promisedBy, MadeAt = madeAt });
 
-        return new V1.InteractionEvent
+        if (order.DeliveredAt is { } delivered)
         {
-            EventId = $"order-{order.OrderId}",
-            CustomerId = order.CustomerUniqueId,
-            OccurredAt = Timestamp.FromDateTimeOffset(delivered ?? promisedBy),
-            Kind = V1.EventKind.Delivery,
-            Channel = V1.Channel.Delivery,
-            Signals = new V1.Signals { Promise = promise },
-        };
+            var at = Timestamp.FromDateTimeOffset(delivered);
+            yield return Delivery($"order-{order.OrderId}", order, at, new V1.Promise { PromiseId = order.OrderId, PromisedAt = promisedBy, MadeAt = madeAt, FulfilledAt = at });
+        }
+        else if (order.Status is "canceled" or "unavailable")
+        {
+            yield return Delivery($"order-{order.OrderId}", order, promisedBy, new V1.Promise { PromiseId = order.OrderId, PromisedAt = promisedBy, MadeAt = madeAt, Broken = true });
+        }
     }
+
+    private static V1.InteractionEvent Delivery(string eventId, Order order, Timestamp at, V1.Promise promise) => new()
+    {
+        EventId = eventId,
+        CustomerId = order.CustomerUniqueId,
+        OccurredAt = at,
+        Kind = V1.EventKind.Delivery,
+        Channel = V1.Channel.Delivery,
+        Signals = new V1.Signals { Promise = promise },
+    };
 
     /// <summary>The SURVEY events of the reviews of known orders. Olist reuses review ids across orders, so the order is part of the id.</summary>
     public static IEnumerable<V1.InteractionEvent> Reviews(string folder, Dictionary<string, Order> orders)

@@ -28,7 +28,7 @@ var orders = OlistMapping.ReadOrders(folder, customers);
 var byId = orders.ToDictionary(o => o.OrderId, StringComparer.Ordinal);
 
 var events = new List<V1.InteractionEvent>();
-events.AddRange(orders.Select(OlistMapping.Delivery).OfType<V1.InteractionEvent>());
+events.AddRange(orders.SelectMany(OlistMapping.Deliveries));
 var deliveries = events.Count;
 events.AddRange(OlistMapping.Reviews(folder, byId));
 var reviews = events.Count - deliveries;
@@ -44,7 +44,7 @@ await using (var writer = new StreamWriter(eventsPath) { NewLine = "\n" })
 // Outcomes for calibration: at each order's last event (its delivery or review), did the customer buy again later?
 // Orders with less than the follow-up period of data after them are left out: their "no" is not known yet.
 var lastPurchase = orders.Max(o => o.PurchasedAt);
-var eventTimes = events.GroupBy(e => e.EventId.StartsWith("order-", StringComparison.Ordinal) ? e.EventId["order-".Length..] : e.EventId.Split('-')[^1])
+var eventTimes = events.GroupBy(e => e.EventId.Split('-')[^1])
     .ToDictionary(g => g.Key, g => g.Max(e => e.OccurredAt.ToDateTimeOffset()), StringComparer.Ordinal);
 var purchases = orders.GroupBy(o => o.CustomerUniqueId).ToDictionary(g => g.Key, g => g.Select(o => o.PurchasedAt).Order().ToArray(), StringComparer.Ordinal);
 long outcomes = 0, repeats = 0;
@@ -73,7 +73,8 @@ await using (var csv = CsvWriter.Create(file, new CsvWriterOptions { NewLine = "
 }
 
 Console.WriteLine($"{orders.Count} orders of {orders.Select(o => o.CustomerUniqueId).Distinct().Count()} customers: " +
-    $"{deliveries} DELIVERY events ({orders.Count(o => o.EstimatedAt is not null && o.DeliveredAt is null)} promises never kept, " +
+    $"{deliveries} DELIVERY events ({orders.Count(o => o.EstimatedAt is not null)} promises registered, {orders.Count(o => o.EstimatedAt is not null && o.DeliveredAt is null && o.Status is "canceled" or "unavailable")} broken, " +
+    $"{orders.Count(o => o.EstimatedAt is not null && o.DeliveredAt is null && o.Status is not ("canceled" or "unavailable"))} left open for the engine to miss, " +
     $"{orders.Count(o => o.DeliveredAt > o.EstimatedAt?.AddDays(1))} late), {reviews} SURVEY events -> {eventsPath}");
 Console.WriteLine($"{outcomes} outcomes ({repeats} repeat purchases, {(outcomes == 0 ? 0 : 100.0 * repeats / outcomes):F1} %) -> {outcomesPath}");
 return 0;

@@ -27,7 +27,7 @@ public static class EventFile
     [
         "event_id", "customer_id", "occurred_at", "kind", "channel", "tier",
         "csat", "effort", "resolved", "transfers", "wait_seconds", "sentiment",
-        "promised_at", "fulfilled_at", "notified_at", "conduct_issues",
+        "promised_at", "fulfilled_at", "notified_at", "conduct_issues", "promise_id", "made_at", "broken",
     ];
 
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
@@ -135,8 +135,7 @@ public static class EventFile
 
         if (Text("resolved") is { } resolved)
         {
-            s.Resolved = bool.TryParse(resolved, out var r) ? r : resolved is "1" or "yes" ? true : resolved is "0" or "no" ? false
-                : throw new FormatException($"resolved: '{resolved}' is not true or false");
+            s.Resolved = Bool("resolved", resolved);
         }
 
         if (Number<int>("transfers") is { } transfers)
@@ -156,7 +155,15 @@ public static class EventFile
 
         if (Time("promised_at") is { } promisedAt)
         {
-            s.Promise = new V1.Promise { PromisedAt = promisedAt, FulfilledAt = Time("fulfilled_at"), NotifiedAt = Time("notified_at") };
+            s.Promise = new V1.Promise
+            {
+                PromisedAt = promisedAt,
+                FulfilledAt = Time("fulfilled_at"),
+                NotifiedAt = Time("notified_at"),
+                PromiseId = Text("promise_id") ?? "",
+                MadeAt = Time("made_at"),
+                Broken = Text("broken") is { } broken && Bool("broken", broken),
+            };
         }
 
         if (Text("conduct_issues") is { } issues)
@@ -169,6 +176,10 @@ public static class EventFile
 
         return evt;
     }
+
+    private static bool Bool(string column, string text) =>
+        bool.TryParse(text, out var value) ? value : text is "1" or "yes" ? true : text is "0" or "no" ? false
+            : throw new FormatException($"{column}: '{text}' is not true or false");
 
     /// <summary>An enum by its proto name, with or without its prefix, in any case (DELIVERY, EVENT_KIND_DELIVERY).</summary>
     private static TEnum Enum<TEnum>(string column, string? text, string prefix) where TEnum : struct, System.Enum
