@@ -100,6 +100,33 @@ public sealed class ImportExportTests(ReplayFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task ImportOfCsv_TakesOpenPromises_RegisteredThenKeptOrBroken()
+    {
+        var tier = await NewTierAsync();
+        var customer = Ids.Customer("csvpromise");
+        var path = Path.Combine(_files.Path, "promises.csv");
+        await File.WriteAllLinesAsync(path,
+        [
+            "event_id,customer_id,occurred_at,kind,tier,promised_at,made_at,fulfilled_at,promise_id,broken",
+            $"r1,{customer},2026-03-01T09:00:00Z,DELIVERY,{tier.Name},2026-03-03T12:00:00Z,2026-03-01T09:00:00Z,,p1,",
+            $"r2,{customer},2026-03-01T10:00:00Z,DELIVERY,{tier.Name},2026-03-04T12:00:00Z,2026-03-01T10:00:00Z,,p2,",
+            $"k1,{customer},2026-03-03T11:00:00Z,DELIVERY,{tier.Name},2026-03-03T12:00:00Z,,2026-03-03T11:00:00Z,p1,",
+            $"b2,{customer},2026-03-03T12:00:00Z,DELIVERY,{tier.Name},2026-03-04T12:00:00Z,,,p2,true",
+        ]);
+
+        var summary = await ImportAsync(path);
+
+        Assert.Equal(4, summary.Count(V1.EventStatus.Applied));
+        Assert.Empty(summary.Malformed);
+        var history = await Engine.Scores.GetHistoryAsync(new V1.GetHistoryRequest { CustomerId = customer });
+        var changes = history.Changes.Reverse().ToArray();
+        Assert.Equal(["r1", "r2", "k1", "b2"], changes.Select(c => c.EventId));
+        Assert.All(changes[..2], c => Assert.Equal(0, c.Delta));
+        Assert.Equal(100, changes[2].Experience);
+        Assert.Equal(0, changes[3].Experience);
+    }
+
+    [Fact]
     public async Task ExportOfScores_RoundTrips_EachExportedScoreEqualsGetScore_InCsvAndJsonLines()
     {
         var tier = await NewTierAsync();
