@@ -85,6 +85,57 @@ public sealed class RescoringTests
         Assert.Equal(0, fold.EventsReplayed);
     }
 
+    /// <summary>Open promises as the live path logs them: registered, kept late, and one the engine finds missed before a survey.</summary>
+    private static CustomerEvent[] PromiseEvents()
+    {
+        var t0 = Events.T0;
+        PromiseSignal Promise(string id, DateTime promised, long fulfilled = 0) =>
+            new(promised.Ticks, fulfilled, 0) { PromiseId = id, MadeAtTicks = t0.Ticks };
+        CustomerEvent Delivery(string id, DateTime at, PromiseSignal promise) =>
+            new(id, Channel.Delivery, Events.At(at, new Signals { Promise = promise }, EventKind.Delivery));
+        return
+        [
+            Delivery("r1", t0, Promise("p1", t0.AddDays(2))),
+            Delivery("r2", t0.AddHours(1), Promise("p2", t0.AddDays(1))),
+            Delivery("k1", t0.AddDays(2).AddHours(3), Promise("p1", t0.AddDays(2), t0.AddDays(2).AddHours(3).Ticks)),
+            new("s1", Channel.Email, Events.Csat(2, t0.AddDays(10))),
+            new("s2", Channel.Email, Events.Csat(1, t0.AddDays(11))),
+        ];
+    }
+
+    /// <summary>What the live path does: every event through the customer model, its steps kept as log entries.</summary>
+    private static (StoredCustomer State, List<EventLogEntry> Log) Live(TierPolicy policy, IEnumerable<CustomerEvent> events)
+    {
+        var state = new StoredCustomer();
+        var log = new List<EventLogEntry>();
+        foreach (var evt in events)
+        {
+            var result = CustomerModel.Apply(state, "c", evt, policy, Events.T0);
+            state = result.State;
+            log.AddRange(result.Steps.Select(step => new EventLogEntry(step.Position, step.EventId, Events.T0, step.Body)));
+        }
+
+        return (state, log);
+    }
+
+    [Fact]
+    public void Replay_OfALogWithOpenPromises_GivesWhatTheLivePathGivesUnderTheNewPolicy_MissedPromisesIncluded()
+    {
+        var recorded = TierPolicy.Standard;
+        var (_, log) = Live(recorded, PromiseEvents());
+        Assert.Contains(log, e => e.EventId.StartsWith(PromiseSignal.MissedEventIdPrefix, StringComparison.Ordinal));
+
+        // The deadlines stay where they were (same tolerance); what the steps are worth changes.
+        var candidate = recorded with { Baseline = 72, LossAversion = 3.5, LearningRate = 0.45 };
+        var (expected, _) = Live(candidate, PromiseEvents());
+        var fold = Rescoring.Replay(log, _ => candidate, candidate, "c");
+
+        Assert.Equal(expected.Score, fold.Score);
+        Assert.Equal(expected.OpenAction?.Severity ?? Severity.None, fold.OpenSeverity);
+        Assert.Equal(log.Count, fold.EventsReplayed);
+        Assert.NotEqual(Live(recorded, PromiseEvents()).State.Score, fold.Score);
+    }
+
     [Theory]
     [InlineData(Severity.None, Severity.None, Severity.Medium, RecoveryDecisionKind.Raise, Severity.Medium)]
     [InlineData(Severity.None, Severity.None, Severity.None, RecoveryDecisionKind.None, Severity.None)]
