@@ -57,7 +57,7 @@ public sealed class WebhookEndpointState(int index, WebhookEndpointOptions optio
     public DateTime? LastErrorAt => Interlocked.Read(ref _lastErrorTicks) is var t and > 0 ? new DateTime(t, DateTimeKind.Utc) : null;
 
     internal bool Passes(RecoveryActionRecord entry) =>
-        (Tiers is null || Tiers.Contains(entry.Tier)) && entry.Severity >= Options.MinSeverity;
+        (Tiers is null || Tiers.Contains(entry.Tier)) && entry.Severity >= Options.Severity;
 
     internal int Failed(DateTime at)
     {

@@ -49,8 +49,17 @@ public sealed class WebhookEndpointOptions
     /// <summary>Only actions of these tiers are sent (empty: every tier); the others still move the position.</summary>
     public List<string> Tiers { get; set; } = [];
 
-    /// <summary>Only actions at least this severe are sent (None: every one); the others still move the position.</summary>
-    public Severity MinSeverity { get; set; } = Severity.None;
+    /// <summary>
+    /// Only actions at least this severe are sent: None (every one), Low, Medium or High; the others still move
+    /// the position. A string, checked by the validator: the configuration binder would quietly ignore an unknown name.
+    /// </summary>
+    public string MinSeverity { get; set; } = nameof(Severity.None);
+
+    /// <summary><see cref="MinSeverity"/> parsed; None when it is not a severity (the validator refuses that at start).</summary>
+    public Severity Severity => TryParseSeverity(MinSeverity, out var severity) ? severity : Severity.None;
+
+    public static bool TryParseSeverity(string? value, out Severity severity) =>
+        Enum.TryParse(value, ignoreCase: true, out severity) && Enum.IsDefined(severity) && !int.TryParse(value, out _);
 
     /// <summary>The URL without user info or query, which may carry credentials: what logs and responses show.</summary>
     public string DisplayUrl => Uri.TryCreate(Url, UriKind.Absolute, out var uri)
@@ -99,7 +108,7 @@ public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
                 failures.Add($"{setting}:Name: must be at most 200 characters");
             }
 
-            if (!Enum.IsDefined(endpoint.MinSeverity))
+            if (!WebhookEndpointOptions.TryParseSeverity(endpoint.MinSeverity, out _))
             {
                 failures.Add($"{setting}:MinSeverity: must be None, Low, Medium or High");
             }
