@@ -1,7 +1,7 @@
 using System.Globalization;
 using CxEngine.WebhookReceiver;
 
-// dotnet run --project client-samples/CxEngine.WebhookReceiver -- --Secret whsec_... [--urls http://127.0.0.1:8088] [--Path /cx-webhooks]
+// dotnet run --project client-samples/CxEngine.WebhookReceiver -- --Secret whsec_... [--urls http://127.0.0.1:8088] [--WebhookPath /cx-webhooks]
 // dotnet run --project client-samples/CxEngine.WebhookReceiver -- new-secret      (prints a fresh secret for both sides)
 if (args is ["new-secret"])
 {
@@ -14,7 +14,7 @@ builder.Logging.SetMinimumLevel(LogLevel.Warning);
 var secret = builder.Configuration["Secret"] ?? Environment.GetEnvironmentVariable("CX_WEBHOOK_SECRET");
 if (string.IsNullOrEmpty(secret))
 {
-    Console.Error.WriteLine("usage: CxEngine.WebhookReceiver --Secret whsec_... [--urls http://127.0.0.1:8088] [--Path /cx-webhooks]  (or CX_WEBHOOK_SECRET)");
+    Console.Error.WriteLine("usage: CxEngine.WebhookReceiver --Secret whsec_... [--urls http://127.0.0.1:8088] [--WebhookPath /cx-webhooks]  (or CX_WEBHOOK_SECRET)");
     return 2;
 }
 
@@ -24,7 +24,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 }
 
 var app = builder.Build();
-var path = app.Configuration["Path"] ?? "/cx-webhooks";
+var path = app.Configuration["WebhookPath"] ?? "/cx-webhooks";
 app.MapCxWebhooks(path, secret, received =>
 {
     var a = received.Action;

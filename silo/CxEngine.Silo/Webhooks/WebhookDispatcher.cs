@@ -213,7 +213,7 @@ public sealed partial class WebhookDispatcher : ILifecycleParticipant<ISiloLifec
         while (true)
         {
             // Subscribed before reading, so an entry appended after the read below still wakes us.
-            using var subscription = _feed.Subscribe();
+            using var subscription = _feed.Subscribe(watcher: false);
             while (true)
             {
                 var page = await _store.ReadLogAsync(position, _options.BatchSize, cancellationToken);

@@ -64,7 +64,7 @@ public sealed class WebhookSigningHandler([FromKeyedServices(EngineClock.Key)] T
     /// <summary>The exception's type and message (an HttpRequestException names the host and port, never the query or the body).</summary>
     private static string Describe(Exception ex)
     {
-        var inner = ex.InnerException is { } cause ? $" ({cause.Message})" : "";
+        var inner = ex.InnerException is { } cause && !ex.Message.Contains(cause.Message, StringComparison.Ordinal) ? $" ({cause.Message})" : "";
         var text = $"{ex.GetType().Name}: {ex.Message}{inner}";
         return text.Length <= 500 ? text : text[..500];
     }
