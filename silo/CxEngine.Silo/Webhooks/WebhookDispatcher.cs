@@ -162,7 +162,7 @@ public sealed partial class WebhookDispatcher : ILifecycleParticipant<ISiloLifec
                     continue;
                 }
 
-                LogDelivering(_logger, endpoint.Key, endpoint.Options.DisplayUrl, position.Value);
+                LogDelivering(_logger, endpoint.Key == endpoint.Options.DisplayUrl ? endpoint.Key : $"{endpoint.Key} ({endpoint.Options.DisplayUrl})", position.Value);
                 endpoint.Position = position.Value;
                 endpoint.Delivering = true;
                 using var lease = CancellationTokenSource.CreateLinkedTokenSource(stopping);
@@ -402,8 +402,8 @@ public sealed partial class WebhookDispatcher : ILifecycleParticipant<ISiloLifec
     /// <summary>The endpoint's lease ran out and another silo took it: stop delivering, try to take it again later.</summary>
     private sealed class LeaseLostException : Exception;
 
-    [LoggerMessage(EventId = 7001, Level = LogLevel.Information, Message = "Delivering webhooks to {Endpoint} ({Url}) from after sequence {Position}")]
-    private static partial void LogDelivering(ILogger logger, string endpoint, string url, long position);
+    [LoggerMessage(EventId = 7001, Level = LogLevel.Information, Message = "Delivering webhooks to {Endpoint} from after sequence {Position}")]
+    private static partial void LogDelivering(ILogger logger, string endpoint, long position);
 
     [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Webhook {Id} to {Endpoint} failed (attempt {Attempt}): {Error}; retrying with back-off")]
     private static partial void LogAttemptFailed(ILogger logger, string endpoint, string id, int attempt, string error);

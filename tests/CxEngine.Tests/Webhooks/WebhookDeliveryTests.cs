@@ -19,7 +19,8 @@ public sealed class WebhookDeliveryTests(Xunit.Abstractions.ITestOutputHelper ou
         $"--CxEngine:Webhooks:Endpoints:0:Secret={secret}",
         "--CxEngine:Webhooks:RetryBaseDelay=00:00:00.050",
         "--CxEngine:Webhooks:RetryMaxDelay=00:00:00.400",
-        "--CxEngine:Webhooks:AttemptTimeout=00:00:02",
+        // Long enough that a loaded machine never times out a POST the receiver did take (that would be a legitimate resend).
+        "--CxEngine:Webhooks:AttemptTimeout=00:00:10",
         "--CxEngine:Webhooks:LeaseDuration=00:00:03",
         .. more,
     ];
