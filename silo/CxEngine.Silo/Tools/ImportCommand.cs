@@ -148,9 +148,11 @@ public static class ImportCommand
         // Results of a customer come back in order, except that a rejected event is answered at once: match each
         // result by (customer, event id), and a customer is done when all its events are answered.
         var waiting = new Dictionary<(string, string), Queue<(Sent Customer, int Index)>>();
+        var all = new List<Sent>(customers.Length);
         foreach (var events in customers)
         {
             var sent = new Sent(events);
+            all.Add(sent);
             for (var i = 0; i < events.Length; i++)
             {
                 var key = (events[i].Event.CustomerId, events[i].Event.EventId);
@@ -177,16 +179,33 @@ public static class ImportCommand
             }
         }, cancellationToken);
 
-        foreach (var events in customers)
+        try
         {
-            foreach (var e in events)
+            foreach (var events in customers)
             {
-                await call.RequestStream.WriteAsync(e.Event, cancellationToken);
+                foreach (var e in events)
+                {
+                    await call.RequestStream.WriteAsync(e.Event, cancellationToken);
+                }
+            }
+
+            await call.RequestStream.CompleteAsync();
+            await reading;
+        }
+        catch (Exception ex) when (ex is RpcException or IOException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
+        {
+            // The stream broke: what it did not answer may or may not be applied; it is sent again (same ids) next round.
+            await reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            foreach (var sent in all.Where(c => c.Remaining > 0))
+            {
+                for (var i = 0; i < sent.Statuses.Length; i++)
+                {
+                    sent.Statuses[i] = sent.Statuses[i] == V1.EventStatus.Unspecified ? V1.EventStatus.Unavailable : sent.Statuses[i];
+                }
+
+                onCustomerDone(sent.Events, sent.Statuses);
             }
         }
-
-        await call.RequestStream.CompleteAsync();
-        await reading;
     }
 
     private sealed class Sent(FileEvent[] events)
