@@ -95,18 +95,22 @@ public static class ImportCommand
                         client, connection, pending.Where((_, i) => i % streams == s).ToArray(), round == 1 ? task : null,
                         (events, statuses) =>
                         {
-                            var unavailable = false;
+                            var firstUnavailable = -1;
                             for (var i = 0; i < events.Length; i++)
                             {
                                 // Applied in an earlier round and found again now: it was applied by this import.
                                 final.AddOrUpdate(events[i], statuses[i], (_, before) =>
                                     before == V1.EventStatus.Applied && statuses[i] == V1.EventStatus.Duplicate ? before : statuses[i]);
-                                unavailable |= statuses[i] == V1.EventStatus.Unavailable;
+                                if (firstUnavailable < 0 && statuses[i] == V1.EventStatus.Unavailable)
+                                {
+                                    firstUnavailable = i;
+                                }
                             }
 
-                            if (unavailable)
+                            if (firstUnavailable >= 0)
                             {
-                                retry.Add(events);
+                                // Everything before it is done; from it on, in order (those applied after it come back DUPLICATE).
+                                retry.Add(events[firstUnavailable..]);
                             }
                         },
                         (e, error) =>
