@@ -198,6 +198,28 @@ public sealed class RestRouteTests(EngineFixture fixture)
     }
 
     [Fact]
+    public async Task Rescore_StreamsProgressAsLines_TheLastCarriesTheReport_AndWebhookDeliveriesAreListed()
+    {
+        using var http = Rest.Client(_engine);
+        var tier = await NewTierAsync(http, "rest-rescore");
+        var customers = Enumerable.Range(0, 3).Select(i => Ids.Customer($"rest-rescore{i}")).ToArray();
+        foreach (var customer in customers)
+        {
+            await _engine.Ingest.RecordEventAsync(Wire.Event(customer, 30, tier));
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/rescore") { Content = Rest.Json($"{{\"tiers\": [\"{tier}\"]}}") };
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var progress = await Rest.ReadLinesAsync<V1.RescoreProgress>(response).ToListAsync();
+        Assert.Equal(3, progress[^1].CustomersTotal);
+        Assert.Equal(3, progress[^1].Report.Customers);
+        Assert.All(progress[..^1], p => Assert.Null(p.Report));
+
+        var deliveries = await Rest.ReadAsync<V1.ListWebhookDeliveriesResponse>(await http.GetAsync("/v1/webhook-deliveries"));
+        Assert.Empty(deliveries.Deliveries); // none configured on this engine
+    }
+
+    [Fact]
     public async Task EachListener_ServesOnlyItsOwnRoutes()
     {
         using var http = Rest.Client(_engine);
