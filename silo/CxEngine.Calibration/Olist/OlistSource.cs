@@ -76,7 +76,7 @@ public static class OlistSource
                     {
                         Promise = new V1.Promise
                         {
-                            PromisedAt = Timestamp.FromDateTime(due.Date.AddDays(1)),
+                            PromisedAt = Timestamp.FromDateTime(EndOfLocalDay(due)),
                             FulfilledAt = Timestamp.FromDateTime(at),
                         },
                     },
@@ -150,6 +150,9 @@ public static class OlistSource
     }
 
     private sealed record Order(string Id, string Customer, DateTime? Purchased, DateTime? Delivered);
+
+    /// <summary>The end of the Brasília day an instant falls on, in UTC.</summary>
+    private static DateTime EndOfLocalDay(DateTime utc) => DateTime.SpecifyKind((utc + Brasilia).Date.AddDays(1) - Brasilia, DateTimeKind.Utc);
 
     private static DateTime? Latest(DateTime? a, DateTime? b) => a is null ? b : b is null ? a : (a > b ? a : b);
 
