@@ -41,8 +41,8 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ActionFeed>());
         silo.Services.AddSingleton<RetentionSweeper>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<RetentionSweeper>());
-        silo.Services.AddSingleton<OverdueSweeper>();
-        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<OverdueSweeper>());
+        silo.Services.AddSingleton<DeadlineSweeper>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<DeadlineSweeper>());
 
         // The memory database is new at every start, so it always needs its tables.
         if (storage.ApplySchemaOnStart || storage.Provider == StorageProvider.Memory)

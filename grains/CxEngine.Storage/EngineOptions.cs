@@ -90,7 +90,7 @@ public sealed class RecoveryOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan FeedPollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>How often each silo looks for actions past their due_by without acknowledgement.</summary>
+    /// <summary>How often each silo looks for actions past their due_by without acknowledgement, and for open promises past their deadline.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan OverdueSweepInterval { get; set; } = TimeSpan.FromSeconds(30);
 

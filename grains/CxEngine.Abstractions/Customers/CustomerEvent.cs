@@ -60,12 +60,18 @@ public sealed record ScoreChangeRecord(
     [property: Id(11)] double ExpectationAfter,
     [property: Id(12)] DateTime AppliedAt)
 {
+    /// <summary>The event only registered or updated open promises: nothing was scored.</summary>
+    [Id(13)] public bool Unscored { get; init; }
+
     public double Delta => ScoreAfter - ScoreBefore;
 
     public static ScoreChangeRecord From(CustomerEvent evt, in ScoreExplanation x, DateTime appliedAt) => new(
         evt.EventId, evt.Event.Kind, evt.Channel, evt.Event.OccurredAt,
         x.Experience, x.ExpectationBefore, x.Disconfirmation, x.EventSatisfaction,
-        x.ScoreBefore, x.Decay, x.ScoreAfter, x.ExpectationAfter, appliedAt);
+        x.ScoreBefore, x.Decay, x.ScoreAfter, x.ExpectationAfter, appliedAt)
+    {
+        Unscored = x.Unscored,
+    };
 }
 
 /// <summary>What one entry of the action log records.</summary>
@@ -77,6 +83,8 @@ public enum ActionChange : byte
     Resolved = 4,
     Recovered = 5,
     Overdue = 6,
+    /// <summary>A fall within the tier's reopen window after a RECOVERED close: the same action is open again.</summary>
+    Reopened = 7,
 }
 
 public enum ActionStatus : byte

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using CxEngine.Scoring;
 
 namespace CxEngine.Customers;
@@ -38,7 +39,10 @@ public sealed record EventLogEntry(
         return new ScoreChangeRecord(
             EventId, Body.Event.Kind, Body.Channel, Body.Event.OccurredAt,
             x.Experience, x.ExpectationBefore, x.Disconfirmation, x.EventSatisfaction,
-            x.ScoreBefore, x.Decay, x.ScoreAfter, x.ExpectationAfter, AppliedAt);
+            x.ScoreBefore, x.Decay, x.ScoreAfter, x.ExpectationAfter, AppliedAt)
+        {
+            Unscored = x.Unscored,
+        };
     }
 }
 
@@ -65,6 +69,17 @@ public sealed class StoredCustomer
 
     /// <summary>Severity of an episode whose action a person resolved while the customer is still below the line; None otherwise.</summary>
     [Id(5)] public Severity ResolvedEpisode { get; set; }
+
+    /// <summary>Registered promises not yet kept, broken or missed, oldest first (SCORING.md "Promises").</summary>
+    [Id(6)] public ImmutableArray<OpenPromise> OpenPromises { get; set; } = [];
+
+    /// <summary>The latest promise ids that were scored, so a fulfilment after a missed promise scores nothing twice.</summary>
+    [Id(7)] public ImmutableArray<string> ClosedPromises { get; set; } = [];
+
+    /// <summary>The action that last closed as recovered, and the event time it closed at: a fall soon after reopens it.</summary>
+    [Id(8)] public RecoveryActionRecord? LastRecovered { get; set; }
+
+    [Id(9)] public long LastRecoveredAtTicks { get; set; }
 
     public bool Exists => Tier is not null;
 

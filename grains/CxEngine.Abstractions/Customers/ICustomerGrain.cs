@@ -39,6 +39,13 @@ public interface ICustomerGrain : IGrainWithStringKey
     /// <summary>The action missed its due_by unacknowledged: escalate it and give it a new deadline. Idempotent.</summary>
     [Alias("MarkOverdue")]
     Task MarkOverdueAsync(string actionId);
+
+    /// <summary>
+    /// The engine's clock passed open-promise deadlines with no event: applies those promises as missed (SCORING.md
+    /// "Promises"), each once, through the ordinary step, history and recovery rules. Returns how many. Idempotent.
+    /// </summary>
+    [Alias("ApplyDuePromises")]
+    Task<int> ApplyDuePromisesAsync();
 }
 
 [GenerateSerializer, Immutable, Alias("cx.CustomerHistory")]

@@ -53,6 +53,15 @@ public readonly record struct ScoreExplanation(
     [property: Id(6)] double ScoreAfter,
     [property: Id(7)] double ExpectationAfter)
 {
+    /// <summary>
+    /// The event only registered or updated open promises: S and E did not move, and x, d and s_e are 0.
+    /// </summary>
+    [Id(8)] public bool Unscored { get; init; }
+
+    /// <summary>The explanation of an event that scored nothing: the state stays as it was.</summary>
+    public static ScoreExplanation Unchanged(in ScoreState state) =>
+        new(0, state.Expectation, 0, 0, state.Score, 0, state.Score, state.Expectation) { Unscored = true };
+
     /// <summary>The whole change of S caused by the event, decay included.</summary>
     public double Delta => ScoreAfter - ScoreBefore;
 }

@@ -26,16 +26,34 @@ public enum Channel : byte
     SelfService = 8,
 }
 
-/// <summary>A promise made to the customer. Times are UTC ticks; 0 means "not set".</summary>
+/// <summary>
+/// A promise made to the customer. Times are UTC ticks; 0 means "not set". Without an id it is scored at
+/// once (version 1); with an id and neither a fulfilment nor <see cref="Broken"/> it registers (or updates)
+/// an open promise the engine watches (SCORING.md "Promises").
+/// </summary>
 [GenerateSerializer, Immutable, Alias("cx.PromiseSignal")]
 public readonly record struct PromiseSignal(
     [property: Id(0)] long PromisedAtTicks,
     [property: Id(1)] long FulfilledAtTicks,
     [property: Id(2)] long NotifiedAtTicks)
 {
+    public const string MissedEventIdPrefix = "promise-missed:";
+
+    [Id(3)] public string? PromiseId { get; init; }
+
+    [Id(4)] public long MadeAtTicks { get; init; }
+
+    [Id(5)] public bool Broken { get; init; }
+
     public bool IsFulfilled => FulfilledAtTicks != 0;
 
     public bool WasNotifiedInAdvance => NotifiedAtTicks != 0 && NotifiedAtTicks < PromisedAtTicks;
+
+    /// <summary>An open promise being registered or updated: it carries an id and no outcome yet.</summary>
+    public bool IsRegistration => PromiseId is not null && !IsFulfilled && !Broken;
+
+    /// <summary>promised_at − made_at, or 0 when the promise does not say when it was made.</summary>
+    public long LeadTicks => MadeAtTicks != 0 && PromisedAtTicks > MadeAtTicks ? PromisedAtTicks - MadeAtTicks : 0;
 }
 
 /// <summary>

@@ -86,12 +86,15 @@ public static class ScoringStep
         return n + ((score - n) * Math.Pow(2, -days / halfLife));
     }
 
-    /// <summary>True when the event carries at least one experience signal.</summary>
-    public static bool HasSignal(in ScoringEvent evt)
+    /// <summary>True when the event carries at least one experience signal or registers a promise (SCORING.md step 1).</summary>
+    public static bool HasSignal(in ScoringEvent evt) => evt.Signals.Promise.HasValue || HasExperience(evt);
+
+    /// <summary>True when the event carries something to score now: a signal other than a promise being registered.</summary>
+    public static bool HasExperience(in ScoringEvent evt)
     {
         var s = evt.Signals;
         return evt.Kind == EventKind.Complaint
-            || s.Csat.HasValue || s.Promise.HasValue || s.Effort.HasValue || s.Resolved.HasValue
+            || s.Csat.HasValue || s.Promise is { IsRegistration: false } || s.Effort.HasValue || s.Resolved.HasValue
             || s.ConductIssueCount > 0 || s.WaitSeconds.HasValue || s.Sentiment.HasValue;
     }
 
@@ -106,9 +109,9 @@ public static class ScoringStep
             Add(ref sum, ref weights, CsatPerformance(csat), CsatWeight);
         }
 
-        if (s.Promise is { } promise)
+        if (s.Promise is { IsRegistration: false } promise)
         {
-            Add(ref sum, ref weights, PromisePerformance(promise, policy.PromiseToleranceMinutes), PromiseWeight);
+            Add(ref sum, ref weights, PromisePerformance(promise, policy.PromiseToleranceFor(promise.LeadTicks)), PromiseWeight);
         }
 
         if (s.Effort is { } effort)
@@ -159,7 +162,7 @@ public static class ScoringStep
     public static double SentimentPerformance(double sentiment) => (sentiment + 1) * 50;
 
     /// <summary>
-    /// On time → 100; late by L → 100 · max(0, 1 − L / (4 · tolerance)); never fulfilled → 0;
+    /// On time → 100; late by L → 100 · max(0, 1 − L / (4 · tolerance)); never fulfilled or broken → 0;
     /// a customer warned before the promised time feels half the shortfall.
     /// </summary>
     public static double PromisePerformance(in PromiseSignal promise, double toleranceMinutes)

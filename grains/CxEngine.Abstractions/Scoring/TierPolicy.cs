@@ -50,6 +50,16 @@ public sealed partial record TierPolicy
     [Id(22)] public double MediumSlaHours { get; init; } = 4;
     [Id(23)] public double LowSlaHours { get; init; } = 24;
 
+    /// <summary>
+    /// The tolerance of a promise grows with its lead time: max(<see cref="PromiseToleranceMinutes"/>, this ·
+    /// (promised_at − made_at)). 0 keeps the fixed tolerance of version 1.
+    /// </summary>
+    [Id(24)] public double PromiseToleranceFraction { get; init; }
+    /// <summary>A fall within this much event time after a RECOVERED close reopens that action instead of raising a new one.</summary>
+    [Id(25)] public double ReopenWindowDays { get; init; } = 7;
+    /// <summary>How many open promises a customer may hold; one more is rejected.</summary>
+    [Id(26)] public int MaxOpenPromises { get; init; } = 32;
+
     public static TierPolicy Basic { get; } = new()
     {
         Name = "basic",
@@ -59,6 +69,7 @@ public sealed partial record TierPolicy
         LossAversion = 1.8,
         WaitTargetSeconds = 180,
         PromiseToleranceMinutes = 60,
+        PromiseToleranceFraction = 0.10,
         FrontLineCompensationLimit = 10,
         CompensationCap = 25,
     };
@@ -72,6 +83,7 @@ public sealed partial record TierPolicy
         LossAversion = 2.25,
         WaitTargetSeconds = 90,
         PromiseToleranceMinutes = 30,
+        PromiseToleranceFraction = 0.07,
         FrontLineCompensationLimit = 25,
         CompensationCap = 100,
     };
@@ -85,6 +97,7 @@ public sealed partial record TierPolicy
         LossAversion = 2.75,
         WaitTargetSeconds = 30,
         PromiseToleranceMinutes = 10,
+        PromiseToleranceFraction = 0.05,
         FrontLineCompensationLimit = 50,
         CompensationCap = 500,
         SeverityBoost = 1,
@@ -92,6 +105,16 @@ public sealed partial record TierPolicy
 
     /// <summary>The three tiers of SCORING.md.</summary>
     public static IReadOnlyList<TierPolicy> Defaults { get; } = [Basic, Standard, Premium];
+
+    /// <summary>The built-in tier of that name, or the model's defaults for any other name.</summary>
+    public static TierPolicy DefaultsFor(string name) => Defaults.FirstOrDefault(t => t.Name == name) ?? new TierPolicy { Name = name };
+
+    /// <summary>
+    /// A promise's tolerance in minutes: the fixed one, or the fraction of its lead time when that is longer
+    /// (SCORING.md "Promises"). <paramref name="leadTicks"/> is promised_at − made_at, 0 when made_at is unknown.
+    /// </summary>
+    public double PromiseToleranceFor(long leadTicks) =>
+        Math.Max(PromiseToleranceMinutes, PromiseToleranceFraction * Math.Max(0, leadTicks) / TimeSpan.TicksPerMinute);
 
     public TimeSpan SlaFor(Severity severity) => TimeSpan.FromHours(severity switch
     {
@@ -136,7 +159,10 @@ public sealed partial record TierPolicy
             ?? Check("medium_severity_gap", MediumSeverityGap, LowSeverityGap, 100, "low_severity_gap")
             ?? CheckPositive("high_sla_hours", HighSlaHours)
             ?? CheckPositive("medium_sla_hours", MediumSlaHours)
-            ?? CheckPositive("low_sla_hours", LowSlaHours);
+            ?? CheckPositive("low_sla_hours", LowSlaHours)
+            ?? Check("promise_tolerance_fraction", PromiseToleranceFraction, 0, 1)
+            ?? Check("reopen_window_days", ReopenWindowDays, 0, 365)
+            ?? (MaxOpenPromises is < 0 or > 1000 ? Fail("max_open_promises", $"must be between 0 and 1000, got {MaxOpenPromises}") : null);
     }
 
     private static (string Field, string Problem)? Fail(string field, string problem) => (field, problem);

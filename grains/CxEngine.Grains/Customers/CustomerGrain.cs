@@ -152,7 +152,7 @@ public sealed partial class CustomerGrain(
         }
 
         var now = Now;
-        var acknowledged = Change(open, ActionChange.Acknowledged, now) with
+        var acknowledged = RecoveryRules.Change(open, ActionChange.Acknowledged, now) with
         {
             Status = ActionStatus.Acknowledged,
             AcknowledgedBy = by,
@@ -168,7 +168,7 @@ public sealed partial class CustomerGrain(
         ThrowIfStale();
         var open = FindOpenAction(actionId, "resolved");
         var now = Now;
-        var resolved = Change(open, ActionChange.Resolved, now) with
+        var resolved = RecoveryRules.Change(open, ActionChange.Resolved, now) with
         {
             Status = ActionStatus.Resolved,
             ResolvedBy = by,
@@ -185,30 +185,68 @@ public sealed partial class CustomerGrain(
     public async Task MarkOverdueAsync(string actionId)
     {
         ThrowIfStale();
-        var now = Now;
-        if (_state.OpenAction is not { } open || open.ActionId != actionId
-            || open.Status is not (ActionStatus.Open or ActionStatus.Escalated) || open.DueBy > now)
+        var catalog = await tiers.GetAsync();
+        var policy = _state.OpenAction is { } open ? catalog.Find(open.Tier) ?? PolicyOf(catalog) : PolicyOf(catalog);
+        if (RecoveryRules.Overdue(_state.OpenAction, actionId, policy, Now) is not { } overdue)
         {
             return; // acknowledged, closed, or already given a new deadline: nothing is overdue
         }
 
-        var catalog = await tiers.GetAsync();
-        var policy = catalog.Find(open.Tier) ?? catalog.Find(_state.Tier ?? catalog.DefaultTier)!;
-        var severity = (Severity)Math.Min((int)Severity.High, (int)open.Severity + 1);
-        var overdue = WithPlaybook(Change(open, ActionChange.Overdue, now), severity, policy) with
-        {
-            Status = ActionStatus.Escalated,
-            Overdue = true,
-            DueBy = now + policy.SlaFor(severity),
-        };
+        LogActionOverdue(logger, actionId, _state.OpenAction!.Severity, overdue.Severity);
         _state.OpenAction = overdue;
-        LogActionOverdue(logger, actionId, open.Severity, severity);
         await CommitActionChangeAsync(overdue, "the overdue action was not escalated");
+    }
+
+    public async Task<int> ApplyDuePromisesAsync()
+    {
+        ThrowIfStale();
+        if (!_state.Exists)
+        {
+            DeactivateOnIdle();
+            return 0;
+        }
+
+        var policy = PolicyOf(await tiers.GetAsync());
+        var now = Now;
+        var result = CustomerModel.ApplyDuePromises(_state, CustomerId, policy, now.Ticks, now);
+        if (result.Steps.Count == 0)
+        {
+            // Storage said a promise was due, but none is under today's policy (its tolerance may have grown):
+            // store the deadline the policy gives now, so the sweep stops finding this customer.
+            await CommitLifecycleAsync([], "the promise deadline was not moved");
+            return 0;
+        }
+
+        var before = _state;
+        _state = result.State;
+        var (logged, actions) = await LogStepsAsync(result.Steps, now, []);
+        try
+        {
+            await CommitAsync(logged, actions, writeSnapshot: true);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _state = before;
+            LogWriteFailed(logger, ex, CustomerId, 0);
+            await ReloadAsync();
+            throw new StorageUnavailableException("storage is unavailable; the missed promises were not applied and will be again", ex);
+        }
+
+        foreach (var entry in logged)
+        {
+            _recent.Add(RecentEventIds.Hash(entry.EventId));
+        }
+
+        LogPromisesMissed(logger, CustomerId, logged.Count);
+        return logged.Count;
     }
 
     private DateTime Now => clock.GetUtcNow().UtcDateTime;
 
-    /// <summary>Applies a batch to the in-memory state, collecting what it causes; nothing is stored or answered yet.</summary>
+    /// <summary>
+    /// Applies a batch to the in-memory state through the pure model, collecting what it causes (log entries, action
+    /// changes with their reasons); nothing is stored or answered yet.
+    /// </summary>
     private async Task<PendingBatch> ApplyInMemoryAsync(IReadOnlyList<CustomerEvent> events)
     {
         var catalog = await tiers.GetAsync();
@@ -216,8 +254,7 @@ public sealed partial class CustomerGrain(
         var logged = new List<EventLogEntry>(events.Count);
         var actions = new List<RecoveryActionRecord>();
         var now = Now;
-        var tierBefore = _state.Tier;
-        var episodeBefore = _state.ResolvedEpisode;
+        var before = _state;
 
         for (var i = 0; i < events.Count; i++)
         {
@@ -243,36 +280,69 @@ public sealed partial class CustomerGrain(
                 continue;
             }
 
-            if (!_state.Exists)
+            var result = CustomerModel.Apply(_state, CustomerId, evt, policy, now);
+            if (result.Rejection is { } rejection)
             {
-                _state.Score = ScoreState.Initial(policy);
+                outcomes[i] = new EventOutcome(evt.EventId, EventStatus.Rejected, _state.Exists ? Snapshot(catalog) : null,
+                    Error: $"{rejection.Field}: {rejection.Problem}");
+                continue;
             }
 
-            _state.Tier = tierName;
-            var result = ScoringStep.Apply(_state.Score, evt.Event, policy, _state.OpenAction?.Severity ?? _state.ResolvedEpisode);
-            _state.Score = result.State;
-            _state.Position++;
-            _recent.Add(idHash);
-
-            var entry = new EventLogEntry(_state.Position, evt.EventId, now, new LoggedEvent(evt.Event, evt.Channel, tierName, result.Explanation));
-            logged.Add(entry);
-            var action = await ApplyRecoveryAsync(result.Recovery, evt.EventId, policy, now, logged);
-            if (action is not null)
+            _state = result.State;
+            var (entries, changes) = await LogStepsAsync(result.Steps, now, logged);
+            logged.AddRange(entries);
+            actions.AddRange(changes);
+            foreach (var entry in entries)
             {
-                actions.Add(action);
-                logged[^1] = entry with { Body = entry.Body with { Action = new LoggedActionChange(action.ActionId, action.Revision, action.Change) } };
+                _recent.Add(RecentEventIds.Hash(entry.EventId));
             }
 
-            outcomes[i] = new EventOutcome(evt.EventId, EventStatus.Applied, Snapshot(policy), entry.ToChange(), action);
+            // The event's own entry is the last; an action a missed promise before it changed is reported too.
+            outcomes[i] = new EventOutcome(evt.EventId, EventStatus.Applied, Snapshot(policy), entries[^1].ToChange(), changes.Count > 0 ? changes[^1] : null);
         }
 
-        // What the log alone does not carry (the action, a resolved episode, the tier) goes into a snapshot
-        // in the same commit, so a rebuild never needs more than snapshot + log.
+        // What the log alone does not carry (the action, a resolved episode, the tier, the open promises) goes into
+        // a snapshot in the same commit, so a rebuild never needs more than snapshot + log.
         var snapshotDue = actions.Count > 0
-            || _state.ResolvedEpisode != episodeBefore
-            || _state.Tier != tierBefore
+            || _state.ResolvedEpisode != before.ResolvedEpisode
+            || _state.Tier != before.Tier
+            || _state.OpenPromises != before.OpenPromises
+            || _state.ClosedPromises != before.ClosedPromises
             || _state.Position - _snapshotPosition >= _limits.SnapshotEvery;
         return new PendingBatch(outcomes, logged, actions, snapshotDue);
+    }
+
+    /// <summary>
+    /// The model's steps as log entries; an action a step raised, escalated or reopened gets its reasons, the
+    /// costliest recent changes (this batch's, then the log's tail: read only then, which is rare).
+    /// </summary>
+    private async Task<(List<EventLogEntry> Entries, List<RecoveryActionRecord> Actions)> LogStepsAsync(
+        IReadOnlyList<ModelStep> steps, DateTime now, List<EventLogEntry> earlierInBatch)
+    {
+        var entries = new List<EventLogEntry>(steps.Count);
+        var actions = new List<RecoveryActionRecord>();
+        foreach (var step in steps)
+        {
+            entries.Add(new EventLogEntry(step.Position, step.EventId, now, step.Body));
+            if (step.Action is not { } action)
+            {
+                continue;
+            }
+
+            if (RecoveryRules.NeedsReasons(action.Change))
+            {
+                action = action with { Reasons = await CostliestChangesAsync([.. earlierInBatch, .. entries]) };
+                if (_state.OpenAction is { } open && open.ActionId == action.ActionId && open.Revision == action.Revision)
+                {
+                    _state.OpenAction = action;
+                }
+            }
+
+            actions.Add(action);
+            LogActionChanged(logger, action.ActionId, action.Change, action.Severity, action.Score, action.Baseline);
+        }
+
+        return (entries, actions);
     }
 
     private EventOutcome[] Acknowledge(PendingBatch pending, CommitResult result)
@@ -308,7 +378,9 @@ public sealed partial class CustomerGrain(
     /// <summary>Writes the batch's log entries, the row (and snapshot when due) and the action entries in one commit.</summary>
     private async Task<CommitResult> CommitAsync(IReadOnlyList<EventLogEntry> logged, IReadOnlyList<RecoveryActionRecord> actions, bool writeSnapshot)
     {
-        var result = await store.CommitAsync(new CustomerCommit(CustomerId, _version, _state, logged, actions, writeSnapshot), Now);
+        // The earliest open-promise deadline goes into the customer's row: the index the promise sweep reads.
+        var promiseDue = _state.OpenPromises.IsDefaultOrEmpty ? null : CustomerModel.NextDeadlineTicks(_state, PolicyOf(await tiers.GetAsync()));
+        var result = await store.CommitAsync(new CustomerCommit(CustomerId, _version, _state, logged, actions, writeSnapshot, promiseDue), Now);
         _version = result.Version;
         if (writeSnapshot || result.Version == 1)
         {
@@ -366,98 +438,13 @@ public sealed partial class CustomerGrain(
         throw new ActionNotFoundException($"no recovery action '{actionId}'");
     }
 
-    private async Task<RecoveryActionRecord?> ApplyRecoveryAsync(
-        RecoveryDecision decision, string eventId, TierPolicy policy, DateTime now, List<EventLogEntry> batch)
-    {
-        switch (decision.Kind)
-        {
-            case RecoveryDecisionKind.Escalate when _state.OpenAction is { } open:
-                var escalated = _state.OpenAction = WithPlaybook(Change(open, ActionChange.Escalated, now), decision.Severity, policy) with
-                {
-                    Status = ActionStatus.Escalated,
-                    Tier = policy.Name,
-                    Score = _state.Score.Score,
-                    Expectation = _state.Score.Expectation,
-                    Baseline = policy.Baseline,
-                    Reasons = await CostliestChangesAsync(batch),
-                    // A more severe action is due sooner, never later than it already was.
-                    DueBy = Min(open.DueBy, now + policy.SlaFor(decision.Severity)),
-                };
-                LogActionEscalated(logger, open.ActionId, open.Severity, decision.Severity);
-                return escalated;
-
-            case RecoveryDecisionKind.Raise:
-            case RecoveryDecisionKind.Escalate:
-                // A first fall, or a worse fall after a person resolved the last action: a new action.
-                _state.ResolvedEpisode = Severity.None;
-                _state.ActionsRaised++;
-                var raised = _state.OpenAction = WithPlaybook(new RecoveryActionRecord
-                {
-                    ActionId = RecoveryActionRecord.FormatId(CustomerId, _state.ActionsRaised),
-                    CustomerId = CustomerId,
-                    Tier = policy.Name,
-                    Status = ActionStatus.Open,
-                    Change = ActionChange.Raised,
-                    Revision = 1,
-                    Score = _state.Score.Score,
-                    Expectation = _state.Score.Expectation,
-                    Baseline = policy.Baseline,
-                    TriggerEventId = eventId,
-                    Reasons = await CostliestChangesAsync(batch),
-                    DueBy = now + policy.SlaFor(decision.Severity),
-                    RaisedAt = now,
-                    UpdatedAt = now,
-                }, decision.Severity, policy);
-                LogActionRaised(logger, raised.ActionId, decision.Severity, _state.Score.Score, policy.Baseline);
-                return raised;
-
-            case RecoveryDecisionKind.Recover when _state.OpenAction is { } recovered:
-                _state.OpenAction = null;
-                LogActionRecovered(logger, recovered.ActionId, _state.Score.Score);
-                return Change(recovered, ActionChange.Recovered, now) with
-                {
-                    Status = ActionStatus.Recovered,
-                    Score = _state.Score.Score,
-                    Expectation = _state.Score.Expectation,
-                    ClosedByEventId = eventId,
-                };
-
-            case RecoveryDecisionKind.Recover:
-                // The customer is back above the line after a resolved action: the episode is over.
-                _state.ResolvedEpisode = Severity.None;
-                return null;
-
-            default:
-                return null;
-        }
-    }
-
-    /// <summary>The action at a severity: the playbook's steps, its compensation, and whether that needs approval.</summary>
-    private static RecoveryActionRecord WithPlaybook(RecoveryActionRecord action, Severity severity, TierPolicy policy)
-    {
-        var compensation = RecoveryPlaybook.SuggestedCompensation(severity, policy);
-        return action with
-        {
-            Severity = severity,
-            Steps = RecoveryPlaybook.StepsFor(severity),
-            SuggestedCompensation = compensation,
-            RequiresApproval = RecoveryPlaybook.RequiresApproval(compensation, policy),
-        };
-    }
-
-    private static RecoveryActionRecord Change(RecoveryActionRecord action, ActionChange change, DateTime now) =>
-        action with { Change = change, Revision = action.Revision + 1, UpdatedAt = now, Sequence = 0 };
-
-    /// <summary>
-    /// The (at most three) changes that cost the most score among the latest ones: this batch's so far and,
-    /// before them, the log's tail (read only when an action is raised or escalated, which is rare).
-    /// </summary>
+    /// <summary>The (at most three) costliest of the latest changes: the batch's and, before them, the log's tail.</summary>
     private async Task<ScoreChangeRecord[]> CostliestChangesAsync(List<EventLogEntry> batch)
     {
         var window = _limits.ReasonWindow;
         var recent = batch.Count >= window ? batch.Skip(batch.Count - window) : batch;
         var fromLog = batch.Count >= window ? [] : await store.ReadBackwardsAsync(CustomerId, batch.Count > 0 ? batch[0].Position : _state.Position + 1, window - batch.Count);
-        return [.. recent.Concat(fromLog).Select(e => e.ToChange()).Where(c => c.Delta < 0).OrderBy(c => c.Delta).Take(3)];
+        return RecoveryRules.CostliestReasons(recent.Concat(fromLog).Select(e => e.ToChange()));
     }
 
     /// <summary>Rebuilds the customer from storage: its snapshot, then the log after it through the replay fold.</summary>
@@ -521,8 +508,7 @@ public sealed partial class CustomerGrain(
         }
     }
 
-    private CustomerSnapshot Snapshot(TierCatalog catalog) =>
-        Snapshot(catalog.Find(_state.Tier ?? catalog.DefaultTier) ?? catalog.Find(catalog.DefaultTier)!);
+    private CustomerSnapshot Snapshot(TierCatalog catalog) => Snapshot(PolicyOf(catalog));
 
     private CustomerSnapshot Snapshot(TierPolicy policy) => new(
         CustomerId,
@@ -534,19 +520,16 @@ public sealed partial class CustomerGrain(
         _state.Score.HasEvents ? new DateTime(_state.Score.LastEventAtTicks, DateTimeKind.Utc) : null,
         _state.OpenAction);
 
-    private static DateTime Min(DateTime a, DateTime b) => a < b ? a : b;
+    private TierPolicy PolicyOf(TierCatalog catalog) => catalog.Find(_state.Tier ?? catalog.DefaultTier) ?? catalog.Find(catalog.DefaultTier)!;
 
     private sealed record PendingBatch(
         EventOutcome[] Outcomes, List<EventLogEntry> Logged, List<RecoveryActionRecord> Actions, bool SnapshotDue);
 
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Recovery action {ActionId} raised ({Severity}): score {Score:F1} below baseline {Baseline}")]
-    private static partial void LogActionRaised(ILogger logger, string actionId, Severity severity, double score, double baseline);
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Recovery action {ActionId} {Change} ({Severity}): score {Score:F1}, baseline {Baseline}")]
+    private static partial void LogActionChanged(ILogger logger, string actionId, ActionChange change, Severity severity, double score, double baseline);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Recovery action {ActionId} escalated from {From} to {To}")]
-    private static partial void LogActionEscalated(ILogger logger, string actionId, Severity from, Severity to);
-
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Recovery action {ActionId} closed as recovered at score {Score:F1}")]
-    private static partial void LogActionRecovered(ILogger logger, string actionId, double score);
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "Customer {CustomerId}: {Count} open promises applied as missed on the engine clock")]
+    private static partial void LogPromisesMissed(ILogger logger, string customerId, int count);
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Writing customer {CustomerId} failed; {BatchSize} events answered UNAVAILABLE, state reloaded from storage")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, string customerId, int batchSize);

@@ -18,7 +18,8 @@ public sealed record CustomerCommit(
     StoredCustomer State,
     IReadOnlyList<EventLogEntry> Events,
     IReadOnlyList<RecoveryActionRecord> Actions,
-    bool WriteSnapshot);
+    bool WriteSnapshot,
+    long? PromiseDueTicks = null);
 
 /// <summary>What a commit gave back: the customer row's new version and the action-log sequences, in order.</summary>
 public sealed record CommitResult(long Version, long[] Sequences);
@@ -63,14 +64,14 @@ public sealed partial class CustomerStore(
     // partition, say) cannot interleave its writes with this one's; its commit finds another version and fails.
     private const string UpsertCustomer = """
         INSERT INTO cx_customers (customer_id, version, tier, score, expectation, events_applied, last_event_ticks, open_action_id,
-                                  snapshot_position, snapshot, updated_ticks)
-        VALUES (@c, 1, @tier, @score, @expectation, @events, @last, @action, @snapshot_position, @snapshot, @t)
+                                  snapshot_position, snapshot, updated_ticks, promise_due_ticks)
+        VALUES (@c, 1, @tier, @score, @expectation, @events, @last, @action, @snapshot_position, @snapshot, @t, @promise_due)
         ON CONFLICT (customer_id) DO UPDATE SET
             version = cx_customers.version + 1, tier = excluded.tier, score = excluded.score, expectation = excluded.expectation,
             events_applied = excluded.events_applied, last_event_ticks = excluded.last_event_ticks, open_action_id = excluded.open_action_id,
             snapshot_position = CASE WHEN @has_snapshot = 1 THEN excluded.snapshot_position ELSE cx_customers.snapshot_position END,
             snapshot = CASE WHEN @has_snapshot = 1 THEN excluded.snapshot ELSE cx_customers.snapshot END,
-            updated_ticks = excluded.updated_ticks
+            updated_ticks = excluded.updated_ticks, promise_due_ticks = excluded.promise_due_ticks
         WHERE cx_customers.version = @expected
         """;
 
@@ -187,6 +188,7 @@ public sealed partial class CustomerStore(
         upsert.Parameters["@has_snapshot"].Value = commit.WriteSnapshot ? 1 : 0;
         upsert.Parameters["@t"].Value = now.Ticks;
         upsert.Parameters["@expected"].Value = commit.ExpectedVersion;
+        upsert.Parameters["@promise_due"].Value = commit.PromiseDueTicks is { } due ? due : DBNull.Value;
         if (await upsert.ExecuteNonQueryAsync(cancellationToken) != 1)
         {
             await UndoAsync(connection, transaction, commit, inserted, cancellationToken);
@@ -328,6 +330,27 @@ public sealed partial class CustomerStore(
             return page;
         }, cancellationToken);
 
+    /// <summary>
+    /// Customers with an open promise whose deadline is at or before <paramref name="now"/>, earliest first: the
+    /// engine's durable promise timer, read from the index every commit keeps up to date.
+    /// </summary>
+    public Task<IReadOnlyList<string>> FindPromisesDueAsync(DateTime now, int limit, CancellationToken cancellationToken = default) =>
+        database.ReadAsync<IReadOnlyList<string>>(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT customer_id FROM cx_customers WHERE promise_due_ticks <= @now ORDER BY promise_due_ticks LIMIT @limit";
+            Add(command, "now", now.Ticks, DbType.Int64);
+            Add(command, "limit", (long)limit, DbType.Int64);
+            var ids = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                ids.Add(reader.GetString(0));
+            }
+
+            return ids;
+        }, cancellationToken);
+
     /// <summary>A page of the customer's log, newest first, before a position (exclusive).</summary>
     public Task<IReadOnlyList<EventLogEntry>> ReadBackwardsAsync(string customerId, long beforePosition, int limit, CancellationToken cancellationToken = default) =>
         database.ReadAsync((connection, ct) => ReadEntriesAsync(connection,
@@ -433,6 +456,7 @@ public sealed partial class CustomerStore(
             Add(UpsertCustomer, "has_snapshot", 0, DbType.Int32);
             Add(UpsertCustomer, "t", 0L, DbType.Int64);
             Add(UpsertCustomer, "expected", 0L, DbType.Int64);
+            Add(UpsertCustomer, "promise_due", DBNull.Value, DbType.Int64);
         }
 
         public DbCommand InsertEvent { get; }

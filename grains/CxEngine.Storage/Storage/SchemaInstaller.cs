@@ -43,15 +43,48 @@ public sealed partial class SchemaInstaller(StorageOptions options, string conne
         }
     }
 
+    // Columns added since a table was first created, for SQLite, which has no ADD COLUMN IF NOT EXISTS.
+    private const string SqliteAddedColumns = """
+        SELECT 'ALTER TABLE cx_customers ADD COLUMN promise_due_ticks INTEGER NULL'
+        WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cx_customers')
+          AND NOT EXISTS (SELECT 1 FROM pragma_table_info('cx_customers') WHERE name = 'promise_due_ticks')
+        """;
+
     private static async Task RunAsync(DbConnection connection, string script, CancellationToken cancellationToken)
     {
         await using (connection)
         {
             await connection.OpenAsync(cancellationToken);
+            if (connection is SqliteConnection)
+            {
+                await AddColumnsAsync(connection, cancellationToken);
+            }
+
             await using var command = connection.CreateCommand();
             command.CommandText = script;
             command.CommandTimeout = 120;
             await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private static async Task AddColumnsAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var statements = new List<string>();
+        await using (var find = connection.CreateCommand())
+        {
+            find.CommandText = SqliteAddedColumns;
+            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                statements.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var statement in statements)
+        {
+            await using var alter = connection.CreateCommand();
+            alter.CommandText = statement;
+            await alter.ExecuteNonQueryAsync(cancellationToken);
         }
     }
 

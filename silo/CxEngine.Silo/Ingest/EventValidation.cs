@@ -33,6 +33,9 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
     /// <summary>Events before this are taken for a broken clock or a unit mistake (seconds vs milliseconds).</summary>
     public static readonly DateTime EarliestEventTime = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
+    /// <summary>How far ahead a promise may be due: a year, and a little.</summary>
+    public static readonly TimeSpan MaxPromiseAhead = TimeSpan.FromDays(400);
+
     public const int MaxTransfers = 100;
     public const double MaxWaitSeconds = 7 * 86400;
 
@@ -42,6 +45,11 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
         if (CheckId("event_id", request.EventId) is { } badEvent)
         {
             return badEvent;
+        }
+
+        if (request.EventId.StartsWith(PromiseSignal.MissedEventIdPrefix, StringComparison.Ordinal))
+        {
+            return new FieldError("event_id", $"ids starting with '{PromiseSignal.MissedEventIdPrefix}' are the engine's own (missed promises)");
         }
 
         if (CheckId("customer_id", request.CustomerId) is { } badCustomer)
@@ -88,7 +96,7 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
         var evt = new ScoringEvent(occurredAt, (EventKind)request.Kind, signals);
         if (!ScoringStep.HasSignal(evt))
         {
-            return new FieldError("signals", "the event carries no experience signal (csat, effort, resolved, wait_seconds, sentiment, promise, conduct_issues, or kind COMPLAINT)");
+            return new FieldError("signals", "the event carries no experience signal (csat, effort, resolved, wait_seconds, sentiment, promise, conduct_issues, or kind COMPLAINT) and registers no promise");
         }
 
         mapped = new CustomerEvent(request.EventId, (Channel)request.Channel, evt, tier);
@@ -174,22 +182,12 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
         PromiseSignal? promise = null;
         if (s.Promise is { } p)
         {
-            if (CheckEventTime("signals.promise.promised_at", p.PromisedAt, required: true, out var promisedAt) is { } badPromised)
+            if (MapPromise(p, out var mappedPromise) is { } badPromise)
             {
-                return badPromised;
+                return badPromise;
             }
 
-            if (CheckEventTime("signals.promise.fulfilled_at", p.FulfilledAt, required: false, out var fulfilledAt) is { } badFulfilled)
-            {
-                return badFulfilled;
-            }
-
-            if (CheckEventTime("signals.promise.notified_at", p.NotifiedAt, required: false, out var notifiedAt) is { } badNotified)
-            {
-                return badNotified;
-            }
-
-            promise = new PromiseSignal(promisedAt, fulfilledAt, notifiedAt);
+            promise = mappedPromise;
         }
 
         signals = new Signals
@@ -206,7 +204,61 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
         return null;
     }
 
-    private FieldError? CheckEventTime(string field, Timestamp? value, bool required, out long ticks)
+    private FieldError? MapPromise(V1.Promise p, out PromiseSignal promise)
+    {
+        promise = default;
+        var ahead = clock.GetUtcNow().UtcDateTime + MaxPromiseAhead;
+        if (CheckEventTime("signals.promise.promised_at", p.PromisedAt, required: true, out var promisedAt, ahead) is { } badPromised)
+        {
+            return badPromised;
+        }
+
+        if (CheckEventTime("signals.promise.fulfilled_at", p.FulfilledAt, required: false, out var fulfilledAt) is { } badFulfilled)
+        {
+            return badFulfilled;
+        }
+
+        if (CheckEventTime("signals.promise.notified_at", p.NotifiedAt, required: false, out var notifiedAt) is { } badNotified)
+        {
+            return badNotified;
+        }
+
+        if (CheckEventTime("signals.promise.made_at", p.MadeAt, required: false, out var madeAt) is { } badMade)
+        {
+            return badMade;
+        }
+
+        if (madeAt != 0 && madeAt > promisedAt)
+        {
+            return new FieldError("signals.promise.made_at", "must not be after promised_at: a promise is made before it is due");
+        }
+
+        if (madeAt != 0 && fulfilledAt != 0 && fulfilledAt < madeAt)
+        {
+            return new FieldError("signals.promise.fulfilled_at", "must not be before made_at: a promise cannot be kept before it was made");
+        }
+
+        if (p.Broken && fulfilledAt != 0)
+        {
+            return new FieldError("signals.promise.broken", "a promise that was fulfilled (fulfilled_at set) cannot also be broken");
+        }
+
+        string? promiseId = null;
+        if (p.PromiseId.Length > 0)
+        {
+            if (CheckId("signals.promise.promise_id", p.PromiseId) is { } badId)
+            {
+                return badId;
+            }
+
+            promiseId = p.PromiseId;
+        }
+
+        promise = new PromiseSignal(promisedAt, fulfilledAt, notifiedAt) { PromiseId = promiseId, MadeAtTicks = madeAt, Broken = p.Broken };
+        return null;
+    }
+
+    private FieldError? CheckEventTime(string field, Timestamp? value, bool required, out long ticks, DateTime? latestAllowed = null)
     {
         ticks = 0;
         if (value is null)
@@ -219,7 +271,7 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
             return new FieldError(field, $"nanos must be between 0 and 999999999, got {value.Nanos}");
         }
 
-        var latest = clock.GetUtcNow().UtcDateTime.AddSeconds(maxClockSkewSeconds);
+        var latest = latestAllowed ?? clock.GetUtcNow().UtcDateTime.AddSeconds(maxClockSkewSeconds);
         if (value.Seconds < Timestamp.FromDateTime(EarliestEventTime).Seconds || value.Seconds > Timestamp.FromDateTime(latest).Seconds)
         {
             return new FieldError(field, $"must lie between {EarliestEventTime:yyyy-MM-dd} and {latest:yyyy-MM-ddTHH:mm:ssZ}, got {value.Seconds} seconds since the Unix epoch");

@@ -92,6 +92,7 @@ public static class ContractMapper
         Decay = c.Decay,
         EventSatisfaction = c.EventSatisfaction,
         AppliedAt = Timestamp.FromDateTime(c.AppliedAt),
+        Unscored = c.Unscored,
     };
 
     public static V1.RecoveryAction ToAction(RecoveryActionRecord a)
@@ -165,12 +166,21 @@ public static class ContractMapper
         HighSlaHours = p.HighSlaHours,
         MediumSlaHours = p.MediumSlaHours,
         LowSlaHours = p.LowSlaHours,
+        LowSeverityGap = p.LowSeverityGap,
+        MediumSeverityGap = p.MediumSeverityGap,
+        PromiseToleranceFraction = p.PromiseToleranceFraction,
+        ReopenWindowDays = p.ReopenWindowDays,
+        MaxOpenPromises = p.MaxOpenPromises,
     };
 
-    /// <summary>A policy from the wire. Model constants left at 0 take the SCORING.md defaults; tier values are taken as given.</summary>
+    /// <summary>
+    /// A policy from the wire. Fields 1-10 are taken as given. A model constant that is set is taken as given,
+    /// zero included (validation judges it); one left unset takes the value of the built-in tier of that name,
+    /// or the SCORING.md default, so an upsert never resets a setting to a number nobody sent.
+    /// </summary>
     public static TierPolicy FromTier(V1.TierPolicy t)
     {
-        var d = new TierPolicy();
+        var d = TierPolicy.DefaultsFor(t.Name);
         return new TierPolicy
         {
             Name = t.Name,
@@ -183,20 +193,23 @@ public static class ContractMapper
             FrontLineCompensationLimit = t.FrontLineCompensationLimit,
             CompensationCap = t.CompensationCap,
             SeverityBoost = t.SeverityBoost,
-            NeutralSatisfaction = OrDefault(t.NeutralSatisfaction, d.NeutralSatisfaction),
-            GainSensitivity = OrDefault(t.GainSensitivity, d.GainSensitivity),
-            LearningRate = OrDefault(t.LearningRate, d.LearningRate),
-            ExpectationRiseRate = OrDefault(t.ExpectationRiseRate, d.ExpectationRiseRate),
-            ExpectationFallRate = OrDefault(t.ExpectationFallRate, d.ExpectationFallRate),
-            ExpectationCeiling = OrDefault(t.ExpectationCeiling, d.ExpectationCeiling),
-            GoodMemoryHalfLifeDays = OrDefault(t.GoodMemoryHalfLifeDays, d.GoodMemoryHalfLifeDays),
-            BadMemoryHalfLifeDays = OrDefault(t.BadMemoryHalfLifeDays, d.BadMemoryHalfLifeDays),
-            RecoveryHysteresis = OrDefault(t.RecoveryHysteresis, d.RecoveryHysteresis),
-            HighSlaHours = OrDefault(t.HighSlaHours, d.HighSlaHours),
-            MediumSlaHours = OrDefault(t.MediumSlaHours, d.MediumSlaHours),
-            LowSlaHours = OrDefault(t.LowSlaHours, d.LowSlaHours),
+            NeutralSatisfaction = t.HasNeutralSatisfaction ? t.NeutralSatisfaction : d.NeutralSatisfaction,
+            GainSensitivity = t.HasGainSensitivity ? t.GainSensitivity : d.GainSensitivity,
+            LearningRate = t.HasLearningRate ? t.LearningRate : d.LearningRate,
+            ExpectationRiseRate = t.HasExpectationRiseRate ? t.ExpectationRiseRate : d.ExpectationRiseRate,
+            ExpectationFallRate = t.HasExpectationFallRate ? t.ExpectationFallRate : d.ExpectationFallRate,
+            ExpectationCeiling = t.HasExpectationCeiling ? t.ExpectationCeiling : d.ExpectationCeiling,
+            GoodMemoryHalfLifeDays = t.HasGoodMemoryHalfLifeDays ? t.GoodMemoryHalfLifeDays : d.GoodMemoryHalfLifeDays,
+            BadMemoryHalfLifeDays = t.HasBadMemoryHalfLifeDays ? t.BadMemoryHalfLifeDays : d.BadMemoryHalfLifeDays,
+            RecoveryHysteresis = t.HasRecoveryHysteresis ? t.RecoveryHysteresis : d.RecoveryHysteresis,
+            HighSlaHours = t.HasHighSlaHours ? t.HighSlaHours : d.HighSlaHours,
+            MediumSlaHours = t.HasMediumSlaHours ? t.MediumSlaHours : d.MediumSlaHours,
+            LowSlaHours = t.HasLowSlaHours ? t.LowSlaHours : d.LowSlaHours,
+            LowSeverityGap = t.HasLowSeverityGap ? t.LowSeverityGap : d.LowSeverityGap,
+            MediumSeverityGap = t.HasMediumSeverityGap ? t.MediumSeverityGap : d.MediumSeverityGap,
+            PromiseToleranceFraction = t.HasPromiseToleranceFraction ? t.PromiseToleranceFraction : d.PromiseToleranceFraction,
+            ReopenWindowDays = t.HasReopenWindowDays ? t.ReopenWindowDays : d.ReopenWindowDays,
+            MaxOpenPromises = t.HasMaxOpenPromises ? t.MaxOpenPromises : d.MaxOpenPromises,
         };
     }
-
-    private static double OrDefault(double value, double fallback) => value == 0 ? fallback : value;
 }

@@ -280,9 +280,13 @@ CREATE TABLE IF NOT EXISTS cx_customers
     open_action_id    varchar(200)     NULL,
     snapshot_position bigint           NOT NULL,
     snapshot          bytea            NOT NULL,
-    updated_ticks     bigint           NOT NULL
+    updated_ticks     bigint           NOT NULL,
+    promise_due_ticks bigint           NULL
 );
 CREATE INDEX IF NOT EXISTS ix_cx_customers_tier_score ON cx_customers (tier, score);
+-- The engine's durable promise timer: the earliest deadline among a customer's open promises, when it has any.
+ALTER TABLE cx_customers ADD COLUMN IF NOT EXISTS promise_due_ticks bigint NULL;
+CREATE INDEX IF NOT EXISTS ix_cx_customers_promise_due ON cx_customers (promise_due_ticks) WHERE promise_due_ticks IS NOT NULL;
 
 -- Grain state written by CxEngine's group-commit storage (CxEngine:Storage:StateWriter=GroupCommit).
 CREATE TABLE IF NOT EXISTS cx_grain_state

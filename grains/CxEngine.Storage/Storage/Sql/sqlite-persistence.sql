@@ -163,9 +163,13 @@ CREATE TABLE IF NOT EXISTS cx_customers
     open_action_id    TEXT    NULL,
     snapshot_position INTEGER NOT NULL,
     snapshot          BLOB    NOT NULL,
-    updated_ticks     INTEGER NOT NULL
+    updated_ticks     INTEGER NOT NULL,
+    promise_due_ticks INTEGER NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_cx_customers_tier_score ON cx_customers (tier, score);
+-- The engine's durable promise timer: the earliest deadline among a customer's open promises, when it has any
+-- (databases from before version 2 get the column from SchemaInstaller, as SQLite has no ADD COLUMN IF NOT EXISTS).
+CREATE INDEX IF NOT EXISTS ix_cx_customers_promise_due ON cx_customers (promise_due_ticks) WHERE promise_due_ticks IS NOT NULL;
 
 -- Grain state written by CxEngine's group-commit storage (the default on SQLite; see GroupCommitGrainStorage).
 CREATE TABLE IF NOT EXISTS cx_grain_state
