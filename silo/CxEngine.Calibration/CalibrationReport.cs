@@ -13,13 +13,13 @@ public static class CalibrationReport
         var judged = r.Judged[0].Judged;
         var fit = r.DefaultOnFit;
         sb.AppendLine(inv, $"split at {r.SplitAt:yyyy-MM-ddTHH:mm:ssZ}: fit on {fit.Surveys} surveys and {fit.Outcomes} outcomes before it, judged on {judged.Surveys} surveys and {judged.Outcomes} outcomes from it on");
-        sb.AppendLine(inv, $"search: {r.Evaluations} replays in {r.Elapsed.TotalSeconds:0.0} s; fit-part objective {r.DefaultOnFit.Objective:0.0000} (default) -> {r.FittedOnFit.Objective:0.0000} (fitted)");
+        sb.AppendLine(inv, $"search: {r.Evaluations} replays in {r.Elapsed.TotalSeconds:0.0} s; fit-part objective ({r.FitOn}) {r.DefaultOnFit.Objective(r.FitOn):0.0000} (default) -> {r.FittedOnFit.Objective(r.FitOn):0.0000} (fitted)");
         sb.AppendLine();
         sb.AppendLine("| setting | default | fitted |");
         sb.AppendLine("|---|---:|---:|");
         foreach (var (name, get) in Settings)
         {
-            sb.AppendLine(inv, $"| {name} | {get(r.Default):0.###} | {get(r.Fitted):0.###} |");
+            sb.AppendLine(inv, $"| {name} | {get(r.Default):0.####} | {get(r.Fitted):0.####} |");
         }
 
         sb.AppendLine();
@@ -44,6 +44,7 @@ public static class CalibrationReport
         ("η learning_rate", p => p.LearningRate),
         ("β up expectation_rise_rate", p => p.ExpectationRiseRate),
         ("β down expectation_fall_rate", p => p.ExpectationFallRate),
+        ("promise_tolerance_fraction", p => p.PromiseToleranceFraction),
     ];
 
     private static string Num(double v) => double.IsFinite(v) ? v.ToString("0.000", CultureInfo.InvariantCulture) : "–";

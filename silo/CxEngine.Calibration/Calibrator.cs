@@ -18,6 +18,9 @@ public sealed record CalibrationOptions
     /// <summary>Replays the search may spend (each replays every customer once).</summary>
     public int Budget { get; init; } = 1000;
 
+    /// <summary>The measurements whose ranking the search improves.</summary>
+    public FitTarget FitOn { get; init; } = FitTarget.All;
+
     /// <summary>Seed of the random start points, so a run can be repeated exactly.</summary>
     public int Seed { get; init; } = 11;
 }
@@ -26,6 +29,7 @@ public sealed record CalibrationOptions
 public sealed record PredictorRow(string Name, Judgement Judged);
 
 public sealed record CalibrationResult(
+    FitTarget FitOn,
     TierPolicy Default,
     TierPolicy Fitted,
     DateTime SplitAt,
@@ -84,7 +88,7 @@ public static class Calibrator
         {
             evaluations++;
             Replayer.Scores(input, measurements, ParameterSpace.Decode(z, defaults), scores);
-            var objective = Judgement.Of(measurements, scores, IsFit).Objective;
+            var objective = Judgement.Of(measurements, scores, IsFit).Objective(options.FitOn);
             var loss = double.IsFinite(objective) ? -objective : 2;
             if (loss < best.Value)
             {
@@ -139,6 +143,7 @@ public static class Calibrator
         };
         rows.AddRange(Baselines(measurements, IsFit, IsJudged));
         return new CalibrationResult(
+            options.FitOn,
             defaults,
             fitted,
             splitAt,

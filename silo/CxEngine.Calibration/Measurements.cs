@@ -11,8 +11,9 @@ public enum MeasureKind : byte
 
 /// <summary>
 /// The naive predictors SCORING.md asks to beat, known at the measurement's time from the same events the
-/// model sees: whether the customer's latest promise is broken (late, or not kept), by how many days it is
-/// late (an unkept promise counts as late until the measurement), and the customer's previous survey answer.
+/// model sees: whether the customer's latest promise (registered, kept or broken) is broken (late, reported
+/// broken, or due and still not kept), by how many days it is late (a promise not kept yet is late by the
+/// time since it was due), and the customer's previous survey answer.
 /// </summary>
 public readonly record struct NaiveBaselines(bool PromiseBroken, double DaysLate, int? LastCsat);
 
@@ -103,8 +104,10 @@ public sealed class MeasurementSet
             return new NaiveBaselines(false, 0, lastCsat);
         }
 
+        // Late until kept: an open promise past its time is late by now, a kept one by how late it was kept.
         var keptBy = p.IsFulfilled && p.FulfilledAtTicks <= atTicks ? p.FulfilledAtTicks : atTicks;
         var daysLate = Math.Max(0, (keptBy - p.PromisedAtTicks) / (double)TimeSpan.TicksPerDay);
-        return new NaiveBaselines(!p.IsFulfilled || daysLate > 0, daysLate, lastCsat);
+        var neverKept = p.Broken || (p.PromiseId is null && !p.IsFulfilled);
+        return new NaiveBaselines(neverKept || daysLate > 0, daysLate, lastCsat);
     }
 }

@@ -26,7 +26,14 @@ public static class ParameterSpace
     /// <summary>β down: expectations come down no faster than they go up.</summary>
     public static readonly Range Fall = new("β down", "expectation_fall_rate", 0.002, 0.5);
 
-    public static IReadOnlyList<Range> Ranges { get; } = [Gain, Loss, Learning, Rise, Fall];
+    /// <summary>
+    /// promise_tolerance_fraction: a promise made a week ahead tolerates from 50 minutes to 1.75 days of lateness
+    /// (and is missed 4 tolerances after it was due, at most a lead time later). Searched on a log scale, so the
+    /// small fractions (hours on a parcel) get as fair a look as the large ones.
+    /// </summary>
+    public static readonly Range ToleranceFraction = new("tolerance fraction", "promise_tolerance_fraction", 0.005, 0.25);
+
+    public static IReadOnlyList<Range> Ranges { get; } = [Gain, Loss, Learning, Rise, Fall, ToleranceFraction];
 
     public static int Dimension => Ranges.Count;
 
@@ -38,8 +45,10 @@ public static class ParameterSpace
         var learning = Lerp(Learning.Min, Learning.Max, z[2]);
         var rise = Lerp(Rise.Min, Rise.Max, z[3]);
         var fall = Lerp(Fall.Min, Math.Min(Fall.Max, rise), z[4]);
+        var fraction = Math.Exp(Lerp(Math.Log(ToleranceFraction.Min), Math.Log(ToleranceFraction.Max), z[5]));
         return basis with
         {
+            PromiseToleranceFraction = fraction,
             GainSensitivity = gain,
             LossAversion = loss,
             LearningRate = learning,
@@ -60,6 +69,7 @@ public static class ParameterSpace
             Unlerp(Learning.Min, Learning.Max, policy.LearningRate),
             Unlerp(Rise.Min, Rise.Max, rise),
             Unlerp(Fall.Min, Math.Min(Fall.Max, rise), policy.ExpectationFallRate),
+            Unlerp(Math.Log(ToleranceFraction.Min), Math.Log(ToleranceFraction.Max), Math.Log(Math.Max(policy.PromiseToleranceFraction, ToleranceFraction.Min))),
         ];
     }
 
@@ -69,7 +79,8 @@ public static class ParameterSpace
         && policy.LossAversion >= Math.Max(Loss.Min, policy.GainSensitivity) && policy.LossAversion <= Loss.Max
         && policy.LearningRate >= Learning.Min && policy.LearningRate <= Learning.Max
         && policy.ExpectationRiseRate >= Rise.Min && policy.ExpectationRiseRate <= Rise.Max
-        && policy.ExpectationFallRate >= Fall.Min && policy.ExpectationFallRate <= Math.Min(Fall.Max, policy.ExpectationRiseRate);
+        && policy.ExpectationFallRate >= Fall.Min && policy.ExpectationFallRate <= Math.Min(Fall.Max, policy.ExpectationRiseRate)
+        && policy.PromiseToleranceFraction >= ToleranceFraction.Min && policy.PromiseToleranceFraction <= ToleranceFraction.Max;
 
     private static double Lerp(double min, double max, double z) => min + ((max - min) / (1 + Math.Exp(-z)));
 

@@ -49,6 +49,15 @@ public static class RankMetrics
     }
 }
 
+/// <summary>Which measurements the search fits on.</summary>
+public enum FitTarget
+{
+    /// <summary>Survey answers and outcomes alike.</summary>
+    All = 0,
+    Surveys = 1,
+    Outcomes = 2,
+}
+
 /// <summary>
 /// How well one predictor (higher = a more satisfied customer) ranks the measurements of one part:
 /// Spearman ρ with the CSAT answers, the AUC of telling a 1-2 answer from a 3-5 one, and the AUC of telling
@@ -64,26 +73,25 @@ public readonly record struct Judgement(
     double AucOutcome)
 {
     /// <summary>
-    /// What the search maximises: the mean of ρ and of 2·AUC − 1 (both on −1…1, 0 for no information)
-    /// over the metrics this part has.
+    /// What the search maximises: the mean of ρ and of 2·AUC − 1 (both on −1…1, 0 for no information) over the
+    /// metrics this part has among those <paramref name="target"/> names.
     /// </summary>
-    public double Objective
+    public double Objective(FitTarget target = FitTarget.All)
     {
-        get
+        double sum = 0;
+        var n = 0;
+        var surveys = target != FitTarget.Outcomes;
+        var outcomes = target != FitTarget.Surveys;
+        foreach (var (use, v) in new[] { (surveys, Spearman), (surveys, (2 * AucLowCsat) - 1), (outcomes, (2 * AucOutcome) - 1) })
         {
-            double sum = 0;
-            var n = 0;
-            foreach (var v in new[] { Spearman, (2 * AucLowCsat) - 1, (2 * AucOutcome) - 1 })
+            if (use && double.IsFinite(v))
             {
-                if (double.IsFinite(v))
-                {
-                    sum += v;
-                    n++;
-                }
+                sum += v;
+                n++;
             }
-
-            return n == 0 ? double.NaN : sum / n;
         }
+
+        return n == 0 ? double.NaN : sum / n;
     }
 
     public static Judgement Of(MeasurementSet set, IReadOnlyList<double> predictor, Func<int, bool> include)

@@ -1,11 +1,14 @@
+using CxEngine.Customers;
 using CxEngine.Scoring;
 
 namespace CxEngine.Calibration;
 
 /// <summary>
-/// Replays every customer's history through the pure scoring step under one policy and reads S at each
-/// measurement: decayed to the measurement's time, before the survey it judges. Pure and allocation-light,
-/// so a search can afford thousands of replays.
+/// Replays every customer's history through the engine's own pure model (<see cref="CustomerModel"/>: the
+/// missed promises that fall due, then the event, through the scoring step and the recovery rules) under one
+/// policy, and reads S at each measurement: with every promise due by then applied as missed, decayed to the
+/// measurement's time, before the survey it judges. An event the model refuses (a customer over
+/// max_open_promises, say) changes nothing, as in the engine.
 /// </summary>
 public static class Replayer
 {
@@ -17,29 +20,49 @@ public static class Replayer
         return scores;
     }
 
-    public static void Scores(CalibrationInput input, MeasurementSet measurements, TierPolicy policy, double[] scores)
+    /// <summary>Fills <paramref name="scores"/>; returns how many events the model refused.</summary>
+    public static int Scores(CalibrationInput input, MeasurementSet measurements, TierPolicy policy, double[] scores)
     {
         var items = measurements.Items;
+        var refused = 0;
         for (var c = 0; c < input.Customers.Count; c++)
         {
-            var events = input.Customers[c].Events;
+            var customer = input.Customers[c];
+            var events = customer.Events;
             var m = measurements.FirstOfCustomer[c];
             var end = measurements.FirstOfCustomer[c + 1];
-            var state = ScoreState.Initial(policy);
+            var state = new StoredCustomer();
             for (var i = 0; i <= events.Count && m < end; i++)
             {
                 while (m < end && items[m].Position == i)
                 {
-                    scores[m] = ScoringStep.Decay(state.Score, state.LastEventAtTicks, items[m].AtTicks, policy);
+                    var at = items[m].AtTicks;
+                    if (state.Exists)
+                    {
+                        // A survey is judged on the state just before it (deadlines strictly before); an outcome on the state at its time.
+                        var until = items[m].Kind == MeasureKind.Survey ? at - 1 : at;
+                        state = CustomerModel.ApplyDuePromises(state, customer.CustomerId, policy, until, new DateTime(until, DateTimeKind.Utc)).State;
+                    }
+
+                    var score = state.Exists ? state.Score : ScoreState.Initial(policy);
+                    scores[m] = ScoringStep.Decay(score.Score, score.LastEventAtTicks, at, policy);
                     m++;
                 }
 
                 if (i < events.Count && m < end)
                 {
-                    // The recovery decision does not feed back into S, so no open action is tracked here.
-                    state = ScoringStep.Apply(state, events[i].Event, policy, Severity.None).State;
+                    var evt = events[i];
+                    var result = CustomerModel.Apply(state, customer.CustomerId, evt, policy, evt.Event.OccurredAt);
+                    if (result.Rejection is not null)
+                    {
+                        refused++;
+                    }
+
+                    state = result.State;
                 }
             }
         }
+
+        return refused;
     }
 }

@@ -6,7 +6,7 @@ using V1 = CxEngine.Contracts.V1;
 namespace CxEngine.Calibration.Olist;
 
 /// <summary>What the Olist mapping read, kept and left out.</summary>
-public sealed record OlistCounts(int Orders, int OrdersWithoutCustomer, int DeliveryEvents, int Reviews, int ReviewsWithoutOrder, int Customers, int Outcomes, int Returned, int ReturnedBeforeExperience);
+public sealed record OlistCounts(int Orders, int OrdersWithoutCustomer, int CanceledOrUnavailable, int Inconsistent, int DeliveryEvents, int Reviews, int ReviewsWithoutOrder, int Customers, int Outcomes, int Returned, int ReturnedBeforeExperience);
 
 /// <summary>
 /// The Olist e-commerce CSVs (the Kaggle release's file names) as cx.v1 events and a repeat-purchase outcome,
@@ -15,11 +15,14 @@ public sealed record OlistCounts(int Orders, int OrdersWithoutCustomer, int Deli
 /// <list type="bullet">
 /// <item>customer: <c>customer_unique_id</c> (an order's <c>customer_id</c> is per order); orders of ids
 /// the customers file lacks are left out.</item>
-/// <item>order delivered → a DELIVERY event at <c>order_delivered_customer_date</c> with the promise
-/// <c>promised_at</c> = the end of the day <c>order_estimated_delivery_date</c> names (a parcel that comes
-/// on the promised day is on time), <c>fulfilled_at</c> = delivered. Orders never delivered are left out:
-/// a version-1 promise can only be scored by the event that reports it, and the data do not say when a
-/// cancellation or a loss was reported.</item>
+/// <item>order → an open promise registered at purchase (a DELIVERY event with <c>promise_id</c> = <c>order_id</c>,
+/// <c>made_at</c> = <c>order_purchase_timestamp</c>, or <c>order_approved_at</c> where the purchase time is
+/// missing, and <c>promised_at</c> = the end of the day <c>order_estimated_delivery_date</c> names: a parcel
+/// that comes on the promised day is on time); delivered → a DELIVERY event at
+/// <c>order_delivered_customer_date</c> fulfilling it. An order not delivered stays open and the model applies
+/// it as missed (SCORING.md "Promises"). Canceled and unavailable orders register no promise: a cancellation
+/// may be the customer's choice, and when either was reported is not in the data. Orders whose times the
+/// engine would refuse (delivered before bought) are left out and counted.</item>
 /// <item>review → a SURVEY event at <c>review_creation_date</c> (when the survey went out) with
 /// <c>csat</c> = <c>review_score</c>.</item>
 /// <item>times are Brasília local time, taken as UTC−3.</item>
@@ -48,8 +51,8 @@ public static class OlistSource
 
         var orders = new Dictionary<string, Order>(StringComparer.Ordinal);
         var events = new List<V1.InteractionEvent>();
-        int orderRows = 0, withoutCustomer = 0, deliveries = 0;
-        foreach (var row in Rows(directory, Orders, "order_id", "customer_id", "order_purchase_timestamp", "order_approved_at", "order_delivered_customer_date", "order_estimated_delivery_date"))
+        int orderRows = 0, withoutCustomer = 0, deliveries = 0, skipped = 0, inconsistent = 0;
+        foreach (var row in Rows(directory, Orders, "order_id", "customer_id", "order_purchase_timestamp", "order_approved_at", "order_delivered_customer_date", "order_estimated_delivery_date", "order_status"))
         {
             orderRows++;
             if (!customerOf.TryGetValue(row[1], out var customer))
@@ -62,9 +65,42 @@ public static class OlistSource
             var delivered = Time(directory, Orders, "order_delivered_customer_date", row[4]);
             var estimated = Time(directory, Orders, "order_estimated_delivery_date", row[5]);
             var order = new Order(row[0], customer, purchased, delivered);
-            orders[order.Id] = order;
-            if (delivered is { } at && estimated is { } due)
+            if (estimated is not { } estimate || row[6] is "canceled" or "unavailable")
             {
+                // A cancellation may be the customer's own choice, and when an unavailable order was reported is not in the data.
+                orders[order.Id] = order;
+                skipped++;
+                continue;
+            }
+
+            var due = EndOfLocalDay(estimate);
+            if (purchased is { } made && (made > due || (delivered is { } d && d < made)))
+            {
+                // The engine refuses a promise made after it is due or kept before it was made.
+                orders[order.Id] = order;
+                inconsistent++;
+                continue;
+            }
+
+            orders[order.Id] = order;
+            var promise = new V1.Promise { PromiseId = order.Id, PromisedAt = Timestamp.FromDateTime(due) };
+            if (purchased is { } madeAt)
+            {
+                promise.MadeAt = Timestamp.FromDateTime(madeAt);
+                events.Add(new V1.InteractionEvent
+                {
+                    EventId = $"olist-order-{order.Id}-promised",
+                    CustomerId = customer,
+                    OccurredAt = Timestamp.FromDateTime(madeAt),
+                    Kind = V1.EventKind.Delivery,
+                    Channel = V1.Channel.Delivery,
+                    Signals = new V1.Signals { Promise = promise.Clone() },
+                });
+            }
+
+            if (delivered is { } at)
+            {
+                promise.FulfilledAt = Timestamp.FromDateTime(at);
                 events.Add(new V1.InteractionEvent
                 {
                     EventId = $"olist-order-{order.Id}-delivered",
@@ -72,14 +108,7 @@ public static class OlistSource
                     OccurredAt = Timestamp.FromDateTime(at),
                     Kind = V1.EventKind.Delivery,
                     Channel = V1.Channel.Delivery,
-                    Signals = new V1.Signals
-                    {
-                        Promise = new V1.Promise
-                        {
-                            PromisedAt = Timestamp.FromDateTime(EndOfLocalDay(due)),
-                            FulfilledAt = Timestamp.FromDateTime(at),
-                        },
-                    },
+                    Signals = new V1.Signals { Promise = promise },
                 });
                 deliveries++;
             }
@@ -143,7 +172,7 @@ public static class OlistSource
         }
 
         var counts = new OlistCounts(
-            orderRows, withoutCustomer, deliveries, reviewRows, withoutOrder,
+            orderRows, withoutCustomer, skipped, inconsistent, deliveries, reviewRows, withoutOrder,
             orders.Values.Select(o => o.Customer).Distinct(StringComparer.Ordinal).Count(),
             outcomes.Count, outcomes.Count(o => o.Label), orderedBeforeExperience);
         return (events, outcomes, counts);

@@ -21,16 +21,17 @@ public static class CalibrateCommand
 {
     public const string Usage = """
         usage: cxengine calibrate (--events FILE.jsonl | --olist DIR) [--outcomes FILE.csv] [--tier NAME]
-                                  [--split FRACTION | --split-at DATE] [--budget REPLAYS] [--seed N]
+                                  [--split FRACTION | --split-at DATE] [--budget REPLAYS] [--seed N] [--fit-on all|surveys|outcomes]
                                   --out FITTED-TIER.json [--plot DECILES.png]
           --events    cx.v1 InteractionEvents, one proto3 JSON object per line (the form `import` reads)
-          --olist     the folder of the Olist CSVs instead (orders -> DELIVERY with a promise, reviews -> SURVEY,
-                      and repeat purchase as the outcome)
+          --olist     the folder of the Olist CSVs instead (orders -> open promises made at purchase and kept at
+                      delivery, reviews -> SURVEY, and repeat purchase as the outcome)
           --outcomes  CSV customer_id,time,label: label 1 = a good outcome (came back, stayed), 0 = a bad one
           --tier      the tier whose SCORING.md defaults are the starting point and the name written (standard)
           --split     share of the measurements, by time, to fit on (0.7); the rest is judged
           --split-at  fit before this instant, judge from it on (ISO 8601)
           --budget    replays the search may spend (1000)
+          --fit-on    what the search ranks: survey answers, outcomes, or all (the mean of their ρ and 2·AUC−1)
         """;
 
     public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out, Console.Error, TimeProvider.System);
@@ -75,6 +76,13 @@ public static class CalibrateCommand
             SplitAt = options.TryGetValue("split-at", out var splitAt) ? Instant("--split-at", splitAt) : null,
             Budget = options.TryGetValue("budget", out var budget) ? (int)Number("--budget", budget) : 1000,
             Seed = options.TryGetValue("seed", out var seed) ? (int)Number("--seed", seed) : 11,
+            FitOn = options.GetValueOrDefault("fit-on", "all") switch
+            {
+                "all" => FitTarget.All,
+                "surveys" => FitTarget.Surveys,
+                "outcomes" => FitTarget.Outcomes,
+                var other => throw new ArgumentException($"--fit-on: one of all, surveys, outcomes; got '{other}'"),
+            },
         };
         if (calibration.Budget < 10)
         {
@@ -130,7 +138,7 @@ public static class CalibrateCommand
 
         var (events, repeat, counts) = OlistSource.Read(olistDir!);
         output.WriteLine(
-            $"olist: {counts.Orders} orders ({counts.OrdersWithoutCustomer} without a known customer), {counts.DeliveryEvents} delivered, " +
+            $"olist: {counts.Orders} orders ({counts.OrdersWithoutCustomer} without a known customer, {counts.CanceledOrUnavailable} canceled or unavailable, {counts.Inconsistent} with inconsistent times), {counts.DeliveryEvents} delivered, " +
             $"{counts.Reviews} reviews ({counts.ReviewsWithoutOrder} without a known order); {counts.Outcomes} first orders judged for a repeat purchase, {counts.Returned} came back ({counts.ReturnedBeforeExperience} who ordered again before their first order arrived or was reviewed left out)");
         var mapped = events.Select((evt, i) => mapper(evt, out var m) is { } problem
             ? throw new CalibrationInputException($"{olistDir}: event {evt.EventId}: {problem}")
@@ -140,7 +148,7 @@ public static class CalibrateCommand
 
     private static Dictionary<string, string> ParseArguments(string[] args)
     {
-        string[] known = ["events", "olist", "outcomes", "tier", "split", "split-at", "budget", "seed", "out", "plot"];
+        string[] known = ["events", "olist", "outcomes", "tier", "split", "split-at", "budget", "seed", "fit-on", "out", "plot"];
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {

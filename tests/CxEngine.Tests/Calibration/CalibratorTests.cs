@@ -13,7 +13,7 @@ public sealed class CalibratorTests(ITestOutputHelper output)
         var (events, _) = SyntheticHistory.Generate(customers: 1500, seed: 5, SyntheticHistory.Truth);
         var input = SyntheticHistory.Input(events, []);
 
-        var result = Calibrator.Run(input, TierPolicy.Standard, new CalibrationOptions { Budget = 300, Seed = 3 });
+        var result = Calibrator.Run(input, TierPolicy.Standard, new CalibrationOptions { Budget = 600, Seed = 3 });
 
         output.WriteLine(CalibrationReport.Format(result));
         var defaultRow = result.Judged[0].Judged;
@@ -25,7 +25,7 @@ public sealed class CalibratorTests(ITestOutputHelper output)
             $"η {result.Fitted.LearningRate}");
         Assert.True(Math.Abs(result.Fitted.GainSensitivity - SyntheticHistory.Truth.GainSensitivity) < Math.Abs(TierPolicy.Standard.GainSensitivity - SyntheticHistory.Truth.GainSensitivity),
             $"γ {result.Fitted.GainSensitivity}");
-        Assert.True(result.FittedOnFit.Objective >= result.DefaultOnFit.Objective);
+        Assert.True(result.FittedOnFit.Objective() >= result.DefaultOnFit.Objective());
         Assert.True(ParameterSpace.IsInside(result.Fitted));
         Assert.Null(result.Fitted.Validate());
     }

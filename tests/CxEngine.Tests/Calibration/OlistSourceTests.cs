@@ -1,4 +1,5 @@
 using CxEngine.Calibration.Olist;
+using Google.Protobuf.WellKnownTypes;
 using V1 = CxEngine.Contracts.V1;
 
 namespace CxEngine.Tests.Calibration;
@@ -24,6 +25,8 @@ public sealed class OlistSourceTests : IDisposable
             o2,c2,delivered,2018-03-01 10:00:00,,,2018-03-20 12:00:00,2018-03-15 00:00:00
             o3,c3,canceled,2018-02-01 08:00:00,,,,2018-02-20 00:00:00
             o4,c9,delivered,2018-02-01 08:00:00,,,2018-02-05 08:00:00,2018-02-20 00:00:00
+            o5,c3,shipped,2018-04-01 08:00:00,,,,2018-04-20 00:00:00
+            o6,c3,delivered,2018-05-01 08:00:00,,,2018-04-30 08:00:00,2018-05-20 00:00:00
             """);
         File.WriteAllText(Path.Combine(_dir, OlistSource.Reviews), """
             review_id,order_id,review_score,review_comment_title,review_comment_message,review_creation_date,review_answer_timestamp
@@ -41,26 +44,48 @@ public sealed class OlistSourceTests : IDisposable
 
         var (events, outcomes, counts) = OlistSource.Read(_dir);
 
-        var o1 = events.Single(e => e.EventId == "olist-order-o1-delivered");
-        Assert.Equal("u1", o1.CustomerId);
-        Assert.Equal(V1.EventKind.Delivery, o1.Kind);
+        // An order is a promise registered when it was bought and kept when it was delivered, of the unique customer.
+        var promised = events.Single(e => e.EventId == "olist-order-o1-promised");
+        Assert.Equal("u1", promised.CustomerId);
+        Assert.Equal(V1.EventKind.Delivery, promised.Kind);
         // Brasília is UTC−3; a parcel is due by the end of its estimated day.
-        Assert.Equal(new DateTime(2018, 1, 10, 18, 0, 0, DateTimeKind.Utc), o1.OccurredAt.ToDateTime());
-        Assert.Equal(new DateTime(2018, 1, 11, 3, 0, 0, DateTimeKind.Utc), o1.Signals.Promise.PromisedAt.ToDateTime());
-        Assert.Equal(o1.OccurredAt, o1.Signals.Promise.FulfilledAt);
+        Assert.Equal(new DateTime(2018, 1, 2, 13, 0, 0, DateTimeKind.Utc), promised.OccurredAt.ToDateTime());
+        Assert.Equal(new V1.Promise
+        {
+            PromiseId = "o1",
+            MadeAt = promised.OccurredAt,
+            PromisedAt = Timestamp.FromDateTime(new DateTime(2018, 1, 11, 3, 0, 0, DateTimeKind.Utc)),
+        }, promised.Signals.Promise);
+        var kept = events.Single(e => e.EventId == "olist-order-o1-delivered");
+        Assert.Equal(new DateTime(2018, 1, 10, 18, 0, 0, DateTimeKind.Utc), kept.OccurredAt.ToDateTime());
+        Assert.Equal(kept.OccurredAt, kept.Signals.Promise.FulfilledAt);
+        Assert.Equal("o1", kept.Signals.Promise.PromiseId);
+        Assert.Equal(promised.Signals.Promise.PromisedAt, kept.Signals.Promise.PromisedAt);
+        // Shipped and never delivered: registered only, for the model to apply as missed.
+        Assert.Contains(events, e => e.EventId == "olist-order-o5-promised");
+        Assert.DoesNotContain(events, e => e.EventId == "olist-order-o5-delivered");
         var late = events.Single(e => e.EventId == "olist-review-order-o2");
         Assert.Equal(V1.EventKind.Survey, late.Kind);
         Assert.Equal(1, late.Signals.Csat);
-        // The canceled order has no delivery; its review still counts. The unknown customer's order and the unknown order's review do not.
-        Assert.DoesNotContain(events, e => e.EventId.Contains("o3-delivered", StringComparison.Ordinal) || e.EventId.Contains("o4", StringComparison.Ordinal) || e.EventId.Contains("o99", StringComparison.Ordinal));
+        // Canceled: no promise, but its review counts. Delivered before bought: left out. Unknown customer, unknown order: left out.
+        Assert.DoesNotContain(events, e => e.EventId.Contains("order-o3", StringComparison.Ordinal) || e.EventId.Contains("o4", StringComparison.Ordinal)
+            || e.EventId.Contains("o6", StringComparison.Ordinal) || e.EventId.Contains("o99", StringComparison.Ordinal));
         Assert.Contains(events, e => e.EventId == "olist-review-r3-o3" && e.CustomerId == "u2");
-        Assert.Equal(new OlistCounts(Orders: 4, OrdersWithoutCustomer: 1, DeliveryEvents: 2, Reviews: 4, ReviewsWithoutOrder: 1, Customers: 2, Outcomes: 2, Returned: 1, ReturnedBeforeExperience: 0), counts);
+        Assert.Equal(new OlistCounts(Orders: 6, OrdersWithoutCustomer: 1, CanceledOrUnavailable: 1, Inconsistent: 1, DeliveryEvents: 2, Reviews: 4, ReviewsWithoutOrder: 1,
+            Customers: 2, Outcomes: 2, Returned: 2, ReturnedBeforeExperience: 0), counts);
+
+        // Every event is one the engine's own validation accepts.
+        var mapper = SyntheticHistory.Mapper();
+        Assert.All(events, e => Assert.Null(mapper(e, out _)));
 
         // u1 came back after the first order's delivery and review; S is read at the end of that experience.
         var u1 = outcomes.Single(o => o.CustomerId == "u1");
         Assert.True(u1.Label);
         Assert.Equal(new DateTime(2018, 1, 11, 3, 0, 0, DateTimeKind.Utc), u1.Time);
-        Assert.False(outcomes.Single(o => o.CustomerId == "u2").Label);
+        // u2's first order was canceled but reviewed (an experience); the shipped order after it is a return.
+        var u2 = outcomes.Single(o => o.CustomerId == "u2");
+        Assert.True(u2.Label);
+        Assert.Equal(new DateTime(2018, 2, 22, 3, 0, 0, DateTimeKind.Utc), u2.Time);
     }
 
     [Fact]

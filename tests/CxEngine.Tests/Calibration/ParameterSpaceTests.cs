@@ -28,6 +28,7 @@ public sealed class ParameterSpaceTests
                 LearningRate = policy.LearningRate,
                 ExpectationRiseRate = policy.ExpectationRiseRate,
                 ExpectationFallRate = policy.ExpectationFallRate,
+                PromiseToleranceFraction = policy.PromiseToleranceFraction,
             }, policy);
         }
     }
@@ -47,5 +48,6 @@ public sealed class ParameterSpaceTests
         Assert.Equal(defaults.LearningRate, decoded.LearningRate, 9);
         Assert.Equal(defaults.ExpectationRiseRate, decoded.ExpectationRiseRate, 9);
         Assert.Equal(defaults.ExpectationFallRate, decoded.ExpectationFallRate, 9);
+        Assert.Equal(defaults.PromiseToleranceFraction, decoded.PromiseToleranceFraction, 9);
     }
 }

@@ -58,7 +58,7 @@ public sealed class RankMetricsTests
         Assert.Equal(1, judgement.AucOutcome, 12);
         Assert.Equal(2, judgement.LowSurveys);
         Assert.Equal(1, judgement.GoodOutcomes);
-        Assert.Equal(1, judgement.Objective, 12);
+        Assert.Equal(1, judgement.Objective(), 12);
     }
 
     /// <summary>One customer per survey ("a…"), then one per outcome ("b…"): customers sort by id, so the measurements come in that order.</summary>
