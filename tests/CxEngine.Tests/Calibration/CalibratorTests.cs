@@ -31,6 +31,25 @@ public sealed class CalibratorTests(ITestOutputHelper output)
     }
 }
 
+public sealed class PromiseCalibrationTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void Fit_OnOpenPromisesJudgedWithAShorterTolerance_MovesTheToleranceFractionTowardsIt()
+    {
+        var truth = SyntheticHistory.Truth with { PromiseToleranceFraction = 0.015 };
+        var (events, _) = SyntheticHistory.Generate(customers: 1200, seed: 21, truth, openPromises: true);
+        var input = SyntheticHistory.Input(events, []);
+
+        var result = Calibrator.Run(input, TierPolicy.Standard, new CalibrationOptions { Budget = 500, Seed = 4 });
+
+        output.WriteLine(CalibrationReport.Format(result));
+        // Judged on a log scale, as it is searched: 0.015 is 4.7 times below the default 0.07.
+        Assert.True(Math.Abs(Math.Log(result.Fitted.PromiseToleranceFraction / truth.PromiseToleranceFraction)) < Math.Log(TierPolicy.Standard.PromiseToleranceFraction / truth.PromiseToleranceFraction),
+            $"fraction {result.Fitted.PromiseToleranceFraction}");
+        Assert.True(result.Judged[1].Judged.Spearman > result.Judged[0].Judged.Spearman, $"fitted ρ {result.Judged[1].Judged.Spearman} vs default {result.Judged[0].Judged.Spearman}");
+    }
+}
+
 public sealed class MeasurementTests
 {
     private static readonly DateTime T0 = new(2025, 3, 1, 0, 0, 0, DateTimeKind.Utc);
@@ -71,6 +90,37 @@ public sealed class MeasurementTests
         Assert.True(Replayer.Scores(input, set, TierPolicy.Standard)[0] < TierPolicy.Standard.NeutralSatisfaction);
         Assert.True(set.Items[0].Baselines.PromiseBroken);
         Assert.Equal(1, set.Items[0].Baselines.DaysLate, 9);
+    }
+
+    [Fact]
+    public void Survey_AfterAnOpenPromisesDeadline_IsJudgedWithThePromiseAppliedAsMissed_ThoughNoEventReportedIt()
+    {
+        var policy = TierPolicy.Standard;
+        var registered = new PromiseSignal(T0.AddDays(10).Ticks, 0, 0) { PromiseId = "parcel", MadeAtTicks = T0.Ticks };
+        var register = Event("register", T0, new Signals { Promise = registered }, EventKind.Delivery);
+        // Lead 10 days, tolerance 0.07 · 10 days = 16.8 h, deadline 4 tolerances after the promised time.
+        var deadline = T0.AddDays(10).AddHours(4 * 16.8);
+        var input = CalibrationInput.FromEvents(
+        [
+            ("a", register),
+            ("a", Event("before", deadline.AddHours(-1), new Signals { Csat = 4 }, EventKind.Survey)),
+            ("b", register with { EventId = "register-b" }),
+            ("b", Event("after", deadline.AddHours(1), new Signals { Csat = 1 }, EventKind.Survey)),
+        ], []);
+        var set = MeasurementSet.Build(input);
+
+        var scores = Replayer.Scores(input, set, policy);
+
+        // Before the deadline nothing was scored: S is N. After it, the engine's own missed step (p = 0) is in S.
+        Assert.Equal(policy.NeutralSatisfaction, scores[0]);
+        var missed = ScoringStep.Apply(ScoreState.Initial(policy) with { LastEventAtTicks = T0.Ticks },
+            new ScoringEvent(deadline.Ticks, EventKind.Delivery, new Signals { Promise = registered with { Broken = true } }), policy, Severity.None).State;
+        Assert.Equal(ScoringStep.Decay(missed.Score, missed.LastEventAtTicks, deadline.AddHours(1).Ticks, policy), scores[1], 9);
+        Assert.True(scores[1] < 60);
+        // The naive baseline sees the same promise as late since it was due.
+        Assert.True(set.Items[1].Baselines.PromiseBroken);
+        Assert.Equal((4 * 16.8 + 1) / 24, set.Items[1].Baselines.DaysLate, 9);
+        Assert.False(set.Items[0].Baselines.PromiseBroken && set.Items[0].Baselines.DaysLate == 0);
     }
 
     [Fact]
