@@ -20,7 +20,7 @@ namespace CxEngine.Silo.Hosting;
 public static class CalibrateCommand
 {
     public const string Usage = """
-        usage: cxengine calibrate (--events FILE.jsonl | --olist DIR) [--outcomes FILE.csv] [--tier NAME]
+        usage: cxengine calibrate (--events FILE.jsonl | --olist DIR) [--outcomes FILE.csv] [--tier NAME | --from TIER.json]
                                   [--split FRACTION | --split-at DATE] [--budget REPLAYS] [--seed N] [--fit-on all|surveys|outcomes]
                                   --out FITTED-TIER.json [--plot DECILES.png]
           --events    cx.v1 InteractionEvents, one proto3 JSON object per line (the form `import` reads)
@@ -28,6 +28,7 @@ public static class CalibrateCommand
                       delivery, reviews -> SURVEY, and repeat purchase as the outcome)
           --outcomes  CSV customer_id,time,label: label 1 = a good outcome (came back, stayed), 0 = a bad one
           --tier      the tier whose SCORING.md defaults are the starting point and the name written (standard)
+          --from      start from this tier instead (proto3 JSON of cx.v1.TierPolicy, as ListTiers returns it)
           --split     share of the measurements, by time, to fit on (0.7); the rest is judged
           --split-at  fit before this instant, judge from it on (ISO 8601)
           --budget    replays the search may spend (1000)
@@ -62,9 +63,7 @@ public static class CalibrateCommand
 
     private static async Task<int> RunAsync(Dictionary<string, string> options, TextWriter output, TimeProvider clock)
     {
-        var tierName = options.GetValueOrDefault("tier", "standard");
-        var defaults = TierPolicy.Defaults.FirstOrDefault(t => t.Name == tierName)
-            ?? throw new ArgumentException($"--tier: unknown tier '{tierName}'; known tiers: {string.Join(", ", TierPolicy.Defaults.Select(t => t.Name))}");
+        var defaults = await StartingTier(options);
         if (!options.TryGetValue("out", out var outPath))
         {
             throw new ArgumentException("--out: required (the file to write the fitted tier to)");
@@ -118,6 +117,35 @@ public static class CalibrateCommand
         return 0;
     }
 
+    /// <summary>The tier to start from: <c>--from</c> (the tier as the engine holds it, in proto3 JSON), else the SCORING.md defaults of <c>--tier</c>.</summary>
+    private static async Task<TierPolicy> StartingTier(Dictionary<string, string> options)
+    {
+        if (options.TryGetValue("from", out var fromPath))
+        {
+            if (options.ContainsKey("tier"))
+            {
+                throw new ArgumentException("--from and --tier: give one of them (the file names its tier)");
+            }
+
+            V1.TierPolicy wire;
+            try
+            {
+                wire = JsonParser.Default.Parse<V1.TierPolicy>(await File.ReadAllTextAsync(fromPath));
+            }
+            catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidJsonException)
+            {
+                throw new ArgumentException($"--from: {fromPath} is not a cx.v1.TierPolicy in proto3 JSON: {ex.Message}");
+            }
+
+            var policy = ContractMapper.FromTier(wire);
+            return policy.Validate() is { } problem ? throw new ArgumentException($"--from: {fromPath}: {problem.Field}: {problem.Problem}") : policy;
+        }
+
+        var tierName = options.GetValueOrDefault("tier", "standard");
+        return TierPolicy.Defaults.FirstOrDefault(t => t.Name == tierName)
+            ?? throw new ArgumentException($"--tier: unknown tier '{tierName}'; known tiers: {string.Join(", ", TierPolicy.Defaults.Select(t => t.Name))}");
+    }
+
     private static CalibrationInput Load(Dictionary<string, string> options, TimeProvider clock, TextWriter output)
     {
         var validation = new EventValidation(clock, 86_400);
@@ -148,7 +176,7 @@ public static class CalibrateCommand
 
     private static Dictionary<string, string> ParseArguments(string[] args)
     {
-        string[] known = ["events", "olist", "outcomes", "tier", "split", "split-at", "budget", "seed", "fit-on", "out", "plot"];
+        string[] known = ["events", "olist", "outcomes", "tier", "from", "split", "split-at", "budget", "seed", "fit-on", "out", "plot"];
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {

@@ -49,9 +49,33 @@ public sealed class CalibrateCommandTests : IDisposable
         Assert.Null(policy.Validate());
         Assert.True(ParameterSpace.IsInside(policy));
         Assert.Equal(CxEngine.Scoring.TierPolicy.Premium.Baseline, policy.Baseline);
+        Assert.True(tier.HasPromiseToleranceFraction && tier.HasLearningRate && tier.HasGainSensitivity);
         var png = File.ReadAllBytes(PathOf("deciles.png"));
         Assert.True(png.Length > 1000);
         Assert.Equal(new byte[] { 137, 80, 78, 71, 13, 10, 26, 10 }, png[..8]);
+    }
+
+    [Fact]
+    public async Task Calibrate_FromATierTheEngineHolds_KeepsItsNameAndEverySettingItDoesNotSearch()
+    {
+        WriteHistory(200);
+        var gold = CxEngine.Scoring.TierPolicy.Standard with { Name = "gold", Baseline = 60, ReopenWindowDays = 3, WaitTargetSeconds = 45 };
+        File.WriteAllText(PathOf("gold.json"), JsonFormatter.Default.Format(ContractMapper.ToTier(gold)));
+
+        var (code, output, error) = await Run("--events", PathOf("events.jsonl"), "--from", PathOf("gold.json"), "--budget", "30", "--out", PathOf("fitted.json"));
+
+        Assert.True(code == 0, error);
+        Assert.Contains("| fitted gold policy (S) |", output);
+        var fitted = ContractMapper.FromTier(JsonParser.Default.Parse<V1.TierPolicy>(File.ReadAllText(PathOf("fitted.json"))));
+        Assert.Equal(gold with
+        {
+            GainSensitivity = fitted.GainSensitivity,
+            LossAversion = fitted.LossAversion,
+            LearningRate = fitted.LearningRate,
+            ExpectationRiseRate = fitted.ExpectationRiseRate,
+            ExpectationFallRate = fitted.ExpectationFallRate,
+            PromiseToleranceFraction = fitted.PromiseToleranceFraction,
+        }, fitted);
     }
 
     [Fact]
@@ -93,6 +117,8 @@ public sealed class CalibrateCommandTests : IDisposable
     [InlineData(new[] { "--events", "e.jsonl", "--out", "x.json", "--split", "0.5", "--split-at", "2025-01-01" }, "--split and --split-at: give one of them")]
     [InlineData(new[] { "--events", "e.jsonl", "--out", "x.json", "--budget", "3" }, "--budget: must be at least 10")]
     [InlineData(new[] { "--events", "e.jsonl", "--frobnicate", "1" }, "unknown argument '--frobnicate'")]
+    [InlineData(new[] { "--events", "e.jsonl", "--out", "x.json", "--tier", "basic", "--from", "t.json" }, "--from and --tier: give one of them")]
+    [InlineData(new[] { "--events", "e.jsonl", "--out", "x.json", "--fit-on", "vibes" }, "--fit-on: one of all, surveys, outcomes")]
     public async Task Calibrate_BadArguments_AreNamed(string[] args, string expected)
     {
         var (code, _, error) = await Run(args);
