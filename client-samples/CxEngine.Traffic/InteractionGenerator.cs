@@ -8,6 +8,8 @@ namespace CxEngine.Traffic;
 /// deliveries against promises (kept, late, broken, with or without warning), invoices, complaints,
 /// surveys and recovery contacts, across the three tiers. Each customer has a "luck" of its own, so
 /// some drift below their baseline and get recovery actions, and most do not. Deterministic per seed.
+/// With <c>openPromises</c>, deliveries are orders: a promise registered when the order is placed
+/// (SCORING.md version 2), then delivered on time, late, or never (the engine misses it by itself).
 /// </summary>
 public sealed class InteractionGenerator
 {
@@ -18,8 +20,11 @@ public sealed class InteractionGenerator
     private readonly string _runId;
     private long _sequence;
 
-    public InteractionGenerator(int customers, int seed = 1, string? runId = null, string customerPrefix = "cust", DateTime? start = null)
+    private readonly bool _openPromises;
+
+    public InteractionGenerator(int customers, int seed = 1, string? runId = null, string customerPrefix = "cust", DateTime? start = null, bool openPromises = false)
     {
+        _openPromises = openPromises;
         ArgumentOutOfRangeException.ThrowIfLessThan(customers, 1);
         _random = new Random(seed);
         _runId = runId ?? Guid.NewGuid().ToString("N")[..8];
@@ -72,6 +77,10 @@ public sealed class InteractionGenerator
         else if (roll < 0.40)
         {
             Contact(evt, good);
+        }
+        else if (roll < 0.65 && _openPromises)
+        {
+            Order(evt, good, customer);
         }
         else if (roll < 0.65)
         {
@@ -150,6 +159,51 @@ public sealed class InteractionGenerator
         evt.Signals.Promise = promise;
     }
 
+    /// <summary>
+    /// An order's promise: placed (registered, delivery due in 1 to 4 days), or the oldest open order delivered
+    /// (on time, or late and sometimes hopelessly late); one order in ten is never delivered and left for the engine to miss.
+    /// </summary>
+    private void Order(InteractionEvent evt, bool good, Customer customer)
+    {
+        evt.Kind = EventKind.Delivery;
+        evt.Channel = Channel.Delivery;
+        var now = customer.Clock;
+        if (customer.OpenOrders.Count > 0 && _random.NextDouble() < 0.7)
+        {
+            var (id, promised) = customer.OpenOrders.Dequeue();
+            if (_random.NextDouble() < 0.1)
+            {
+                // Lost: never delivered, never reported. This event is a survey about something else instead.
+                Survey(evt, good);
+                return;
+            }
+
+            // A good delivery keeps its date; a bad one is hours to two days late. The delivery is the event, so
+            // the customer's clock moves to it (never past the present).
+            var delivered = good ? promised.AddMinutes(-_random.Next(0, 240)) : promised.AddMinutes(_random.Next(60, 2880));
+            delivered = delivered > DateTime.UtcNow ? DateTime.UtcNow : delivered < customer.Clock ? customer.Clock : delivered;
+            customer.Clock = delivered;
+            evt.OccurredAt = Timestamp.FromDateTime(delivered);
+            evt.Signals.Promise = new Promise
+            {
+                PromiseId = id,
+                PromisedAt = Timestamp.FromDateTime(promised),
+                FulfilledAt = Timestamp.FromDateTime(delivered),
+            };
+            return;
+        }
+
+        var order = $"{_runId}-{customer.Id}-o{customer.Orders++}";
+        var due = now.AddHours(24 + _random.Next(0, 72));
+        customer.OpenOrders.Enqueue((order, due));
+        evt.Signals.Promise = new Promise
+        {
+            PromiseId = order,
+            MadeAt = Timestamp.FromDateTime(now),
+            PromisedAt = Timestamp.FromDateTime(due),
+        };
+    }
+
     private void Invoice(InteractionEvent evt, bool good)
     {
         evt.Kind = EventKind.Invoice;
@@ -201,5 +255,9 @@ public sealed class InteractionGenerator
         public int Events { get; set; }
 
         public bool NeedsRecovery { get; set; }
+
+        public int Orders { get; set; }
+
+        public Queue<(string Id, DateTime PromisedAt)> OpenOrders { get; } = new();
     }
 }

@@ -62,6 +62,45 @@ public sealed class PoliciesServiceTests(EngineFixture fixture)
     }
 
     [Fact]
+    public async Task UpsertTier_RoundTripsEverySetting_ZerosIncluded()
+    {
+        var policy = new TierPolicy
+        {
+            Name = $"all-{Guid.NewGuid():N}"[..16],
+            InitialExpectation = 70, ExpectationFloor = 0, Baseline = 60, LossAversion = 2.5, WaitTargetSeconds = 45,
+            PromiseToleranceMinutes = 20, FrontLineCompensationLimit = 0, CompensationCap = 40, SeverityBoost = 0,
+            NeutralSatisfaction = 70, GainSensitivity = 0, LearningRate = 0.25, ExpectationRiseRate = 0.2, ExpectationFallRate = 0.05,
+            ExpectationCeiling = 90, GoodMemoryHalfLifeDays = 10, BadMemoryHalfLifeDays = 50, RecoveryHysteresis = 0,
+            LowSeverityGap = 3, MediumSeverityGap = 12, HighSlaHours = 2, MediumSlaHours = 6, LowSlaHours = 48,
+            PromiseToleranceFraction = 0, ReopenWindowDays = 0, MaxOpenPromises = 0,
+        };
+        Assert.Null(policy.Validate());
+
+        var upserted = await Engine.Policies.UpsertTierAsync(CxEngine.Silo.Services.ContractMapper.ToTier(policy));
+        var listed = (await Engine.Policies.ListTiersAsync(new V1.ListTiersRequest())).Tiers.Single(t => t.Name == policy.Name);
+
+        Assert.Equal(policy, CxEngine.Silo.Services.ContractMapper.FromTier(upserted));
+        Assert.Equal(policy, CxEngine.Silo.Services.ContractMapper.FromTier(listed));
+        Assert.True(listed.HasRecoveryHysteresis && listed.RecoveryHysteresis == 0);
+    }
+
+    [Fact]
+    public async Task UpsertTier_UnsetSettings_TakeTheTiersDefaults_ButASentZeroIsJudged()
+    {
+        var premium = CxEngine.Silo.Services.ContractMapper.ToTier(TierPolicy.Premium);
+        premium.Name = $"p-{Guid.NewGuid():N}"[..16];
+        premium.ClearPromiseToleranceFraction();
+        premium.ClearReopenWindowDays();
+        var upserted = await Engine.Policies.UpsertTierAsync(premium);
+        Assert.Equal(new TierPolicy().ReopenWindowDays, upserted.ReopenWindowDays);
+        Assert.Equal(new TierPolicy().PromiseToleranceFraction, upserted.PromiseToleranceFraction);
+
+        premium.LearningRate = 0; // sent: a learning rate of 0 is wrong, not "the default"
+        var error = await Assert.ThrowsAsync<RpcException>(() => Engine.Policies.UpsertTierAsync(premium).ResponseAsync);
+        Assert.Equal("learning_rate", Wire.Violation(error).Field);
+    }
+
+    [Fact]
     public async Task UpsertTier_Invalid_NamesTheField()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() => Engine.Policies.UpsertTierAsync(new V1.TierPolicy
