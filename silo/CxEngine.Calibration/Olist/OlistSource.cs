@@ -87,29 +87,13 @@ public static class OlistSource
             if (purchased is { } madeAt)
             {
                 promise.MadeAt = Timestamp.FromDateTime(madeAt);
-                events.Add(new V1.InteractionEvent
-                {
-                    EventId = $"olist-order-{order.Id}-promised",
-                    CustomerId = customer,
-                    OccurredAt = Timestamp.FromDateTime(madeAt),
-                    Kind = V1.EventKind.Delivery,
-                    Channel = V1.Channel.Delivery,
-                    Signals = new V1.Signals { Promise = promise.Clone() },
-                });
+                events.Add(Delivery($"olist-order-{order.Id}-promised", customer, madeAt, promise.Clone()));
             }
 
             if (delivered is { } at)
             {
                 promise.FulfilledAt = Timestamp.FromDateTime(at);
-                events.Add(new V1.InteractionEvent
-                {
-                    EventId = $"olist-order-{order.Id}-delivered",
-                    CustomerId = customer,
-                    OccurredAt = Timestamp.FromDateTime(at),
-                    Kind = V1.EventKind.Delivery,
-                    Channel = V1.Channel.Delivery,
-                    Signals = new V1.Signals { Promise = promise },
-                });
+                events.Add(Delivery($"olist-order-{order.Id}-delivered", customer, at, promise));
                 deliveries++;
             }
         }
@@ -179,6 +163,16 @@ public static class OlistSource
     }
 
     private sealed record Order(string Id, string Customer, DateTime? Purchased, DateTime? Delivered);
+
+    private static V1.InteractionEvent Delivery(string eventId, string customer, DateTime at, V1.Promise promise) => new()
+    {
+        EventId = eventId,
+        CustomerId = customer,
+        OccurredAt = Timestamp.FromDateTime(at),
+        Kind = V1.EventKind.Delivery,
+        Channel = V1.Channel.Delivery,
+        Signals = new V1.Signals { Promise = promise },
+    };
 
     /// <summary>The end of the Brasília day an instant falls on, in UTC.</summary>
     private static DateTime EndOfLocalDay(DateTime utc) => DateTime.SpecifyKind((utc + Brasilia).Date.AddDays(1) - Brasilia, DateTimeKind.Utc);
