@@ -13,6 +13,11 @@ public static class CalibrationReport
         var judged = r.Judged[0].Judged;
         var fit = r.DefaultOnFit;
         sb.AppendLine(inv, $"split at {r.SplitAt:yyyy-MM-ddTHH:mm:ssZ}: fit on {fit.Surveys} surveys and {fit.Outcomes} outcomes before it, judged on {judged.Surveys} surveys and {judged.Outcomes} outcomes from it on");
+        if (r.RefusedEvents > 0)
+        {
+            sb.AppendLine(inv, $"{r.RefusedEvents} events refused by the model, as the engine would refuse them (over max_open_promises, or kept before the promise was made): they change nothing");
+        }
+
         sb.AppendLine(inv, $"search: {r.Evaluations} replays in {r.Elapsed.TotalSeconds:0.0} s; fit-part objective ({r.FitOn}) {r.DefaultOnFit.Objective(r.FitOn):0.0000} (default) -> {r.FittedOnFit.Objective(r.FitOn):0.0000} (fitted)");
         sb.AppendLine();
         sb.AppendLine("| setting | default | fitted |");

@@ -42,6 +42,9 @@ public sealed record CalibrationResult(
     int Evaluations,
     TimeSpan Elapsed)
 {
+    /// <summary>Events the model refused in the default policy's replay (as the engine would have): they change nothing.</summary>
+    public int RefusedEvents { get; init; }
+
     public bool IsJudged(int measurement) => Measurements.Items[measurement].AtTicks >= SplitAt.Ticks;
 }
 
@@ -134,7 +137,8 @@ public static class Calibrator
         }
 
         var fitted = ParameterSpace.Decode(best.Point, defaults);
-        var defaultScores = Replayer.Scores(input, measurements, defaults);
+        var defaultScores = new double[measurements.Count];
+        var refused = Replayer.Scores(input, measurements, defaults, defaultScores);
         var fittedScores = Replayer.Scores(input, measurements, fitted);
         var rows = new List<PredictorRow>
         {
@@ -154,7 +158,10 @@ public static class Calibrator
             defaultScores,
             fittedScores,
             evaluations + 2,
-            clock.Elapsed);
+            clock.Elapsed)
+        {
+            RefusedEvents = refused,
+        };
     }
 
     /// <summary>The naive predictors, oriented like S (higher = more satisfied).</summary>

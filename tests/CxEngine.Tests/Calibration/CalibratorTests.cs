@@ -124,6 +124,27 @@ public sealed class MeasurementTests
     }
 
     [Fact]
+    public void AnEventTheModelRefuses_ChangesNothing_AndIsCounted()
+    {
+        var policy = TierPolicy.Standard with { MaxOpenPromises = 1 };
+        PromiseSignal Open(string id) => new(T0.AddDays(30).Ticks, 0, 0) { PromiseId = id, MadeAtTicks = T0.Ticks };
+        var input = CalibrationInput.FromEvents(
+        [
+            ("a", Event("p1", T0, new Signals { Promise = Open("p1") }, EventKind.Delivery)),
+            ("a", Event("p2", T0.AddHours(1), new Signals { Promise = Open("p2") }, EventKind.Delivery)),
+            // Judged on the state before it: registrations score nothing, the refused one changes nothing either.
+            ("a", Event("survey", T0.AddHours(2), new Signals { Csat = 3 }, EventKind.Survey)),
+        ], []);
+        var set = MeasurementSet.Build(input);
+        var scores = new double[set.Count];
+
+        var refused = Replayer.Scores(input, set, policy, scores);
+
+        Assert.Equal(1, refused);
+        Assert.Equal(policy.NeutralSatisfaction, scores[0]);
+    }
+
+    [Fact]
     public void Outcome_ReadsTheScoreAfterEveryEventAtOrBeforeItsTime_AndNoLaterOne()
     {
         var bad = Event("bad", T0, new Signals { Csat = 1 }, EventKind.Survey);
