@@ -7,6 +7,7 @@ using V1 = CxEngine.Contracts.V1;
 namespace CxEngine.Tests.Calibration;
 
 /// <summary>The <c>calibrate</c> verb end to end, on files it is given, as an operator runs it.</summary>
+[Collection(CalibrationFits.Name)]
 public sealed class CalibrateCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("cx-calibrate-").FullName;

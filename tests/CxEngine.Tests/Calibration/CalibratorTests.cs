@@ -5,6 +5,7 @@ using CxEngine.Scoring;
 
 namespace CxEngine.Tests.Calibration;
 
+[Collection(CalibrationFits.Name)]
 public sealed class CalibratorTests(ITestOutputHelper output)
 {
     [Fact]
@@ -31,6 +32,7 @@ public sealed class CalibratorTests(ITestOutputHelper output)
     }
 }
 
+[Collection(CalibrationFits.Name)]
 public sealed class PromiseCalibrationTests(ITestOutputHelper output)
 {
     [Fact]
