@@ -69,6 +69,10 @@ public sealed class CustomerLimits : IValidatableObject
     [Range(1, 10_000)]
     public int MaxBatchSize { get; set; } = 256;
 
+    /// <summary>How many customers a re-score replays at the same time (each a log read and, with apply, a grain call).</summary>
+    [Range(1, 1_000)]
+    public int RescoreParallelism { get; set; } = 16;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (EventRetention < IdempotencyHorizon)

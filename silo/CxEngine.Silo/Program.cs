@@ -12,6 +12,22 @@ if (args is ["calibrate", ..])
     return await CalibrateCommand.RunAsync(args[1..]);
 }
 
+// cxengine-silo import FILE / rescore / export scores|actions|events: clients of a running engine, over gRPC.
+if (args is ["import", ..])
+{
+    return await CxEngine.Silo.Tools.ImportCommand.RunAsync(args[1..]);
+}
+
+if (args is ["rescore", ..])
+{
+    return await CxEngine.Silo.Tools.RescoreCommand.RunAsync(args[1..]);
+}
+
+if (args is ["export", ..])
+{
+    return await CxEngine.Silo.Tools.ExportCommand.RunAsync(args[1..]);
+}
+
 var app = CxEngineHost.Build(args);
 await app.RunAsync();
 return 0;

@@ -174,12 +174,13 @@ public static class CustomerModel
     private static ModelStep Step(StoredCustomer next, string customerId, string eventId, in ScoringEvent evt, Channel channel, TierPolicy policy, DateTime now)
     {
         next.Position++;
-        if (!ScoringStep.HasExperience(evt))
+        var result = ScoringStep.HasExperience(evt) ? ScoringStep.Apply(next.Score, evt, policy, next.OpenAction?.Severity ?? next.ResolvedEpisode) : default;
+        if (!ScoringStep.HasExperience(evt) || double.IsNaN(result.Explanation.Experience))
         {
+            // Only promises registered, or only signals the tier weighs 0: recorded, nothing scored.
             return new ModelStep(next.Position, eventId, new LoggedEvent(evt, channel, policy.Name, ScoreExplanation.Unchanged(next.Score)), null);
         }
 
-        var result = ScoringStep.Apply(next.Score, evt, policy, next.OpenAction?.Severity ?? next.ResolvedEpisode);
         next.Score = result.State;
         var action = RecoveryRules.AfterStep(next, customerId, eventId, evt.OccurredAtTicks, result.Recovery, policy, now);
         var body = new LoggedEvent(evt, channel, policy.Name, result.Explanation,

@@ -9,16 +9,6 @@ public static class ScoringStep
 {
     private const double TicksPerDay = TimeSpan.TicksPerDay;
 
-    // Signal weights (SCORING.md step 4).
-    public const double CsatWeight = 3;
-    public const double PromiseWeight = 3;
-    public const double EffortWeight = 2;
-    public const double ResolutionWeight = 2;
-    public const double ConductWeight = 2;
-    public const double ComplaintWeight = 2;
-    public const double WaitWeight = 1;
-    public const double SentimentWeight = 1;
-
     /// <summary>The performance a filed complaint stands for.</summary>
     public const double ComplaintPerformance = 15;
 
@@ -98,7 +88,10 @@ public static class ScoringStep
             || s.ConductIssueCount > 0 || s.WaitSeconds.HasValue || s.Sentiment.HasValue;
     }
 
-    /// <summary>Experience value x (0–100): the weighted mean of the signals present; NaN when none is.</summary>
+    /// <summary>
+    /// Experience value x (0–100): the weighted mean of the signals present, with the tier's weights; NaN when none
+    /// is, or every present one weighs 0.
+    /// </summary>
     public static double Experience(in ScoringEvent evt, TierPolicy policy)
     {
         var s = evt.Signals;
@@ -106,42 +99,42 @@ public static class ScoringStep
 
         if (s.Csat is { } csat)
         {
-            Add(ref sum, ref weights, CsatPerformance(csat), CsatWeight);
+            Add(ref sum, ref weights, CsatPerformance(csat), policy.CsatWeight);
         }
 
         if (s.Promise is { IsRegistration: false } promise)
         {
-            Add(ref sum, ref weights, PromisePerformance(promise, policy.PromiseToleranceFor(promise.LeadTicks)), PromiseWeight);
+            Add(ref sum, ref weights, PromisePerformance(promise, policy.PromiseToleranceFor(promise.LeadTicks)), policy.PromiseWeight);
         }
 
         if (s.Effort is { } effort)
         {
-            Add(ref sum, ref weights, EffortPerformance(effort), EffortWeight);
+            Add(ref sum, ref weights, EffortPerformance(effort), policy.EffortWeight);
         }
 
         if (s.Resolved is { } resolved)
         {
-            Add(ref sum, ref weights, ResolutionPerformance(resolved, s.Transfers), ResolutionWeight);
+            Add(ref sum, ref weights, ResolutionPerformance(resolved, s.Transfers), policy.ResolutionWeight);
         }
 
         if (s.ConductIssueCount > 0)
         {
-            Add(ref sum, ref weights, ConductPerformance(s.ConductIssueCount), ConductWeight);
+            Add(ref sum, ref weights, ConductPerformance(s.ConductIssueCount), policy.ConductWeight);
         }
 
         if (evt.Kind == EventKind.Complaint)
         {
-            Add(ref sum, ref weights, ComplaintPerformance, ComplaintWeight);
+            Add(ref sum, ref weights, ComplaintPerformance, policy.ComplaintWeight);
         }
 
         if (s.WaitSeconds is { } wait)
         {
-            Add(ref sum, ref weights, WaitPerformance(wait, policy.WaitTargetSeconds), WaitWeight);
+            Add(ref sum, ref weights, WaitPerformance(wait, policy.WaitTargetSeconds), policy.WaitWeight);
         }
 
         if (s.Sentiment is { } sentiment)
         {
-            Add(ref sum, ref weights, SentimentPerformance(sentiment), SentimentWeight);
+            Add(ref sum, ref weights, SentimentPerformance(sentiment), policy.SentimentWeight);
         }
 
         return weights > 0 ? sum / weights : double.NaN;

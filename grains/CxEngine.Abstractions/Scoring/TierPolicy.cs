@@ -60,6 +60,17 @@ public sealed partial record TierPolicy
     /// <summary>How many open promises a customer may hold; one more is rejected.</summary>
     [Id(26)] public int MaxOpenPromises { get; init; } = 32;
 
+    // Signal weights of the experience value x (SCORING.md step 4); a tier can be calibrated on them. A weight of 0
+    // ignores that signal; an event with nothing else to score is then recorded but scores nothing.
+    [Id(27)] public double CsatWeight { get; init; } = 3;
+    [Id(28)] public double PromiseWeight { get; init; } = 3;
+    [Id(29)] public double EffortWeight { get; init; } = 2;
+    [Id(30)] public double ResolutionWeight { get; init; } = 2;
+    [Id(31)] public double ConductWeight { get; init; } = 2;
+    [Id(32)] public double ComplaintWeight { get; init; } = 2;
+    [Id(33)] public double WaitWeight { get; init; } = 1;
+    [Id(34)] public double SentimentWeight { get; init; } = 1;
+
     public static TierPolicy Basic { get; } = new()
     {
         Name = "basic",
@@ -162,7 +173,15 @@ public sealed partial record TierPolicy
             ?? CheckPositive("low_sla_hours", LowSlaHours)
             ?? Check("promise_tolerance_fraction", PromiseToleranceFraction, 0, 1)
             ?? Check("reopen_window_days", ReopenWindowDays, 0, 365)
-            ?? (MaxOpenPromises is < 0 or > 1000 ? Fail("max_open_promises", $"must be between 0 and 1000, got {MaxOpenPromises}") : null);
+            ?? (MaxOpenPromises is < 0 or > 1000 ? Fail("max_open_promises", $"must be between 0 and 1000, got {MaxOpenPromises}") : null)
+            ?? Check("csat_weight", CsatWeight, 0, 100)
+            ?? Check("promise_weight", PromiseWeight, 0, 100)
+            ?? Check("effort_weight", EffortWeight, 0, 100)
+            ?? Check("resolution_weight", ResolutionWeight, 0, 100)
+            ?? Check("conduct_weight", ConductWeight, 0, 100)
+            ?? Check("complaint_weight", ComplaintWeight, 0, 100)
+            ?? Check("wait_weight", WaitWeight, 0, 100)
+            ?? Check("sentiment_weight", SentimentWeight, 0, 100);
     }
 
     private static (string Field, string Problem)? Fail(string field, string problem) => (field, problem);

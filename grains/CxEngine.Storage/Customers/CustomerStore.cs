@@ -330,6 +330,55 @@ public sealed partial class CustomerStore(
             return page;
         }, cancellationToken);
 
+    /// <summary>The standing rows of the given customers (those that exist), for choosing whom a re-score replays.</summary>
+    public Task<IReadOnlyList<CustomerStanding>> ReadStandingsAsync(IReadOnlyList<string> customerIds, CancellationToken cancellationToken = default) =>
+        database.ReadAsync<IReadOnlyList<CustomerStanding>>(async (connection, ct) =>
+        {
+            var found = new List<CustomerStanding>(customerIds.Count);
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT c.customer_id, c.tier, c.score, c.expectation, c.events_applied, c.last_event_ticks, a.payload
+                FROM cx_customers c LEFT JOIN cx_actions a ON a.action_id = c.open_action_id
+                WHERE c.customer_id = @c
+                """;
+            Add(command, "c", "", DbType.String);
+            foreach (var id in customerIds)
+            {
+                command.Parameters["@c"].Value = id;
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                if (await reader.ReadAsync(ct))
+                {
+                    var lastTicks = reader.GetInt64(5);
+                    found.Add(new CustomerStanding(
+                        reader.GetString(0), reader.GetString(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt64(4),
+                        lastTicks == 0 ? null : new DateTime(lastTicks, DateTimeKind.Utc),
+                        reader.IsDBNull(6) ? null : serializer.Deserialize<RecoveryActionRecord>((byte[])reader.GetValue(6))));
+                }
+            }
+
+            return found;
+        }, cancellationToken);
+
+    /// <summary>How many customers have a row, in one tier or in all.</summary>
+    public Task<long> CountCustomersAsync(string? tier, CancellationToken cancellationToken = default) =>
+        database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT COUNT(*) FROM cx_customers {(tier is null ? "" : "WHERE tier = @tier")}";
+            if (tier is not null)
+            {
+                Add(command, "tier", tier, DbType.String);
+            }
+
+            return Convert.ToInt64(await command.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
+        }, cancellationToken);
+
+    /// <summary>A page of the customer's log, oldest first, after a position (exclusive) and up to another (inclusive).</summary>
+    public Task<IReadOnlyList<EventLogEntry>> ReadForwardAsync(string customerId, long afterPosition, long upToPosition, int limit, CancellationToken cancellationToken = default) =>
+        database.ReadAsync((connection, ct) => ReadEntriesAsync(connection,
+            $"{SelectEvents} WHERE customer_id = @c AND position > @after AND position <= @upto ORDER BY position LIMIT @limit", ct,
+            ("c", customerId), ("after", afterPosition), ("upto", upToPosition), ("limit", limit)), cancellationToken);
+
     /// <summary>
     /// Customers with an open promise whose deadline is at or before <paramref name="now"/>, earliest first: the
     /// engine's durable promise timer, read from the index every commit keeps up to date.

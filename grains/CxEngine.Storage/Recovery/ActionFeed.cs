@@ -36,21 +36,22 @@ public sealed partial class ActionFeed : ILifecycleParticipant<ISiloLifecycle>, 
     /// <summary>The sequence of the newest entry handed to watchers.</summary>
     public long Head => Interlocked.Read(ref _head);
 
+    /// <summary>WatchActions calls subscribed (the cx.watchers gauge); the engine's own subscribers, such as webhook delivery, are not counted.</summary>
     public int Watchers
     {
         get
         {
             lock (_lock)
             {
-                return _subscribers.Count;
+                return _subscribers.Count(s => s.IsWatcher);
             }
         }
     }
 
     /// <summary>Live entries from now on. The reader completes if the watcher falls too far behind.</summary>
-    public Subscription Subscribe()
+    public Subscription Subscribe(bool watcher = true)
     {
-        var subscription = new Subscription(this, _options.WatcherBuffer);
+        var subscription = new Subscription(this, _options.WatcherBuffer) { IsWatcher = watcher };
         lock (_lock)
         {
             _subscribers.Add(subscription);
@@ -178,6 +179,8 @@ public sealed partial class ActionFeed : ILifecycleParticipant<ISiloLifecycle>, 
         }
 
         public ChannelReader<RecoveryActionRecord> Reader => _channel.Reader;
+
+        internal bool IsWatcher { get; init; }
 
         internal ChannelWriter<RecoveryActionRecord> Writer => _channel.Writer;
 

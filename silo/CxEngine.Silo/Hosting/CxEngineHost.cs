@@ -5,6 +5,7 @@ using CxEngine.Silo.Security;
 using OpenTelemetry.Metrics;
 using Orleans.Dashboard;
 using CxEngine.Silo.Services;
+using CxEngine.Silo.Webhooks;
 using CxEngine.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -35,6 +36,7 @@ public static class CxEngineHost
         builder.Services.AddSingleton(Options.Create(security));
         builder.Services.AddSingleton(Options.Create(limits));
         AddOptions(builder.Services);
+        builder.Services.AddCxWebhooks();
 
         // gRPC on HTTP/2 (h2c, or TLS for https URLs); --urls / ASPNETCORE_URLS override the address.
         var grpcUrls = Endpoints.Split(builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } urls ? urls : DefaultUrl);
@@ -77,6 +79,7 @@ public static class CxEngineHost
         });
 
         builder.Services.AddSingleton<CustomerDispatcher>();
+        builder.Services.AddSingleton<Replay.RescoreRunner>();
         builder.Services.AddSingleton(sp => new EventValidation(
             sp.GetRequiredKeyedService<TimeProvider>(EngineClock.Key),
             sp.GetRequiredService<IOptions<IngestOptions>>().Value.MaxClockSkewSeconds));

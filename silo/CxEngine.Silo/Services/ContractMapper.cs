@@ -171,6 +171,14 @@ public static class ContractMapper
         PromiseToleranceFraction = p.PromiseToleranceFraction,
         ReopenWindowDays = p.ReopenWindowDays,
         MaxOpenPromises = p.MaxOpenPromises,
+        CsatWeight = p.CsatWeight,
+        PromiseWeight = p.PromiseWeight,
+        EffortWeight = p.EffortWeight,
+        ResolutionWeight = p.ResolutionWeight,
+        ConductWeight = p.ConductWeight,
+        ComplaintWeight = p.ComplaintWeight,
+        WaitWeight = p.WaitWeight,
+        SentimentWeight = p.SentimentWeight,
     };
 
     /// <summary>
@@ -210,6 +218,14 @@ public static class ContractMapper
             PromiseToleranceFraction = t.HasPromiseToleranceFraction ? t.PromiseToleranceFraction : d.PromiseToleranceFraction,
             ReopenWindowDays = t.HasReopenWindowDays ? t.ReopenWindowDays : d.ReopenWindowDays,
             MaxOpenPromises = t.HasMaxOpenPromises ? t.MaxOpenPromises : d.MaxOpenPromises,
+            CsatWeight = t.HasCsatWeight ? t.CsatWeight : d.CsatWeight,
+            PromiseWeight = t.HasPromiseWeight ? t.PromiseWeight : d.PromiseWeight,
+            EffortWeight = t.HasEffortWeight ? t.EffortWeight : d.EffortWeight,
+            ResolutionWeight = t.HasResolutionWeight ? t.ResolutionWeight : d.ResolutionWeight,
+            ConductWeight = t.HasConductWeight ? t.ConductWeight : d.ConductWeight,
+            ComplaintWeight = t.HasComplaintWeight ? t.ComplaintWeight : d.ComplaintWeight,
+            WaitWeight = t.HasWaitWeight ? t.WaitWeight : d.WaitWeight,
+            SentimentWeight = t.HasSentimentWeight ? t.SentimentWeight : d.SentimentWeight,
         };
     }
 }

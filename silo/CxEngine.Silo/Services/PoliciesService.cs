@@ -10,7 +10,7 @@ namespace CxEngine.Silo.Services;
 
 /// <summary>Policies: operators list and change tiers at run time, and move customers between tiers.</summary>
 [Microsoft.AspNetCore.Authorization.Authorize(Roles = Security.Roles.Admin)]
-public sealed class PoliciesService(IGrainFactory grains, TierCatalogCache cache) : V1.Policies.PoliciesBase
+public sealed class PoliciesService(IGrainFactory grains, TierCatalogCache cache, Replay.RescoreRunner rescore) : V1.Policies.PoliciesBase
 {
     private ITierCatalogGrain Catalog => grains.GetGrain<ITierCatalogGrain>(ITierCatalogGrain.Key);
 
@@ -48,4 +48,8 @@ public sealed class PoliciesService(IGrainFactory grains, TierCatalogCache cache
         var score = await grains.GetGrain<ICustomerGrain>(request.CustomerId).SetTierAsync(request.Tier).WaitAsync(context.CancellationToken);
         return ContractMapper.ToScore(score);
     }
+
+    /// <summary>Replays the chosen customers' logs under candidate (or current) policies; a dry run unless apply is set.</summary>
+    public override Task Rescore(V1.RescoreRequest request, IServerStreamWriter<V1.RescoreProgress> responseStream, ServerCallContext context) =>
+        rescore.RunAsync(request, responseStream, context.CancellationToken);
 }

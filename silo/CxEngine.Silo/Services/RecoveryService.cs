@@ -10,7 +10,8 @@ namespace CxEngine.Silo.Services;
 
 /// <summary>Recovery: the durable, resumable feed of action changes, the action list, and the lifecycle.</summary>
 [Microsoft.AspNetCore.Authorization.Authorize(Roles = Security.Roles.Recovery)]
-public sealed class RecoveryService(IGrainFactory grains, RecoveryStore store, ActionFeed feed, Security.CallerLimits limits) : V1.Recovery.RecoveryBase
+public sealed partial class RecoveryService(
+    IGrainFactory grains, RecoveryStore store, ActionFeed feed, Security.CallerLimits limits, Webhooks.WebhookDispatcher webhooks) : V1.Recovery.RecoveryBase
 {
     private const int ReplayPage = 500;
     private const int MaxTextLength = 2000;

@@ -127,6 +127,21 @@ public sealed class SignalTests
     }
 
     [Fact]
+    public void Weights_AreTierSettings_AndAZeroWeightIgnoresTheSignal()
+    {
+        var evt = At(T0, new Signals { Csat = 4, Sentiment = 0 });
+        Assert.Equal(((75 * 3) + (50 * 1)) / 4.0, ScoringStep.Experience(evt, Standard), 12);
+        Assert.Equal(((75 * 1) + (50 * 3)) / 4.0, ScoringStep.Experience(evt, Standard with { CsatWeight = 1, SentimentWeight = 3 }), 12);
+        Assert.Equal(75, ScoringStep.Experience(evt, Standard with { SentimentWeight = 0 }), 12);
+
+        // An event whose only signal weighs 0 is recorded and scores nothing.
+        var onlySentiment = new CxEngine.Customers.CustomerEvent("e1", Channel.Chat, At(T0, new Signals { Sentiment = -1 }));
+        var result = CustomerModel.Apply(new CxEngine.Customers.StoredCustomer(), "c", onlySentiment, Standard with { SentimentWeight = 0 }, T0);
+        Assert.True(Assert.Single(result.Steps).Body.Explanation.Unscored);
+        Assert.Equal(ScoreState.Initial(Standard), result.State.Score);
+    }
+
+    [Fact]
     public void Complaint_WeighsTwoAgainstTheOtherSignals()
     {
         var evt = At(T0, new Signals { Csat = 5 }, EventKind.Complaint);

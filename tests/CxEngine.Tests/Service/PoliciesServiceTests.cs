@@ -73,6 +73,8 @@ public sealed class PoliciesServiceTests(EngineFixture fixture)
             ExpectationCeiling = 90, GoodMemoryHalfLifeDays = 10, BadMemoryHalfLifeDays = 50, RecoveryHysteresis = 0,
             LowSeverityGap = 3, MediumSeverityGap = 12, HighSlaHours = 2, MediumSlaHours = 6, LowSlaHours = 48,
             PromiseToleranceFraction = 0, ReopenWindowDays = 0, MaxOpenPromises = 0,
+            CsatWeight = 5, PromiseWeight = 4, EffortWeight = 0, ResolutionWeight = 1.5, ConductWeight = 3, ComplaintWeight = 0.5,
+            WaitWeight = 2, SentimentWeight = 0,
         };
         Assert.Null(policy.Validate());
 

@@ -127,6 +127,24 @@ CREATE INDEX IF NOT EXISTS ix_cx_actions_sequence ON cx_actions (last_sequence);
 CREATE INDEX IF NOT EXISTS ix_cx_actions_due ON cx_actions (status, due_ticks);
 CREATE INDEX IF NOT EXISTS ix_cx_actions_customer ON cx_actions (customer_id);
 
+-- Webhooks: each configured endpoint's position in the action log (the sequence of the last entry it
+-- was sent, or that its filters passed over), so delivery resumes there after a restart, and a lease:
+-- the silo named in owner delivers to the endpoint until lease_until_ticks, and renews it while it does,
+-- so one silo of a cluster delivers to an endpoint at a time. attempts and last_error describe the
+-- entry now pending (Recovery.ListWebhookDeliveries reads them from any silo).
+CREATE TABLE IF NOT EXISTS cx_webhook_positions
+(
+    endpoint          TEXT    NOT NULL PRIMARY KEY,
+    sequence          INTEGER NOT NULL,
+    owner             TEXT    NOT NULL,
+    lease_until_ticks INTEGER NOT NULL,
+    delivered_ticks   INTEGER NOT NULL,
+    attempts          INTEGER NOT NULL,
+    last_error        TEXT    NOT NULL,
+    last_error_ticks  INTEGER NOT NULL,
+    updated_ticks     INTEGER NOT NULL
+);
+
 -- The at-risk index of earlier versions; cx_customers (below) answers ListAtRisk now.
 DROP TABLE IF EXISTS cx_at_risk;
 

@@ -1,0 +1,129 @@
+using CxEngine.Customers;
+
+namespace CxEngine.Scoring;
+
+/// <summary>
+/// Re-scoring: the pure fold that recomputes a customer from the events its log kept, through
+/// <see cref="CustomerModel.Apply"/> (the scoring step and the recovery rules) under the given tier policies. <see cref="CustomerReplay"/> restores what
+/// the engine computed at the time; this computes what the policies given here make of the same events, in
+/// the same order, with the same recovery rules the live path applies. People's work on actions (acknowledge,
+/// resolve) is not in the log and not replayed: the fold says which action the scores alone would leave open
+/// at the end, and <see cref="Decide"/> turns that into the one change the customer's live action gets.
+/// </summary>
+public sealed class Rescoring(Func<string, TierPolicy> policyFor, string customerId = "")
+{
+    private StoredCustomer _customer = new();
+
+    /// <summary>S, E and the decay clock after the events applied so far.</summary>
+    public ScoreState Score => _customer.Score;
+
+    /// <summary>The severity of the action the scores alone would have open now; None when none would be.</summary>
+    public Severity OpenSeverity => _customer.OpenAction?.Severity ?? Severity.None;
+
+    public long EventsReplayed { get; private set; }
+
+    /// <summary>Actions the replay raised or reopened along the way (historical: for the record, never raised again).</summary>
+    public int Raised { get; private set; }
+
+    /// <summary>Actions the replay saw recover along the way.</summary>
+    public int Recovered { get; private set; }
+
+    /// <summary>Starts a customer that has no events yet (or none kept) at its tier's initial state.</summary>
+    public void Begin(TierPolicy policy)
+    {
+        _customer = new StoredCustomer { Tier = policy.Name, Score = ScoreState.Initial(policy) };
+    }
+
+    /// <summary>
+    /// Applies the next log entry, in log order, through <see cref="CustomerModel.Apply"/>: the same scoring step and
+    /// recovery rules (reopen window included) the live path applies. The entry's event is what the live path
+    /// scored: a promise registration was logged without its promise (it scored nothing) and a promise the engine
+    /// found missed is an entry of its own, so each step is judged again under the new policies, at the time it
+    /// happened. A log whose oldest entries retention trimmed starts from the state recorded before its oldest kept
+    /// entry (its S and E before; no decay into it; an action open if that S was below the baseline).
+    /// </summary>
+    public void Apply(EventLogEntry entry)
+    {
+        var policy = policyFor(entry.Body.Tier);
+        if (!_customer.Exists)
+        {
+            if (entry.Position <= 1)
+            {
+                Begin(policy);
+            }
+            else
+            {
+                Seed(entry.Body.Explanation, policy);
+            }
+        }
+
+        var evt = new CustomerEvent(entry.EventId, entry.Body.Channel, entry.Body.Event, entry.Body.Tier);
+        var result = CustomerModel.Apply(_customer, customerId, evt, policy, entry.AppliedAt);
+        _customer = result.State;
+        EventsReplayed++;
+        foreach (var step in result.Steps)
+        {
+            switch (step.Action?.Change)
+            {
+                case ActionChange.Raised or ActionChange.Reopened:
+                    Raised++;
+                    break;
+                case ActionChange.Recovered:
+                    Recovered++;
+                    break;
+            }
+        }
+    }
+
+    private void Seed(in ScoreExplanation before, TierPolicy policy)
+    {
+        _customer = new StoredCustomer { Tier = policy.Name, Score = new ScoreState(before.ScoreBefore, before.ExpectationBefore, 0) };
+        if (ScoringStep.SeverityFor(before.ScoreBefore, policy) is var severity and not Severity.None)
+        {
+            _customer.OpenAction = RecoveryRules.WithPlaybook(new RecoveryActionRecord
+            {
+                ActionId = "",
+                CustomerId = customerId,
+                Tier = policy.Name,
+                Status = ActionStatus.Open,
+                TriggerEventId = "",
+            }, severity, policy);
+        }
+    }
+
+    /// <summary>The whole fold over a log in order: what replaying it under the policies gives.</summary>
+    public static Rescoring Replay(IEnumerable<EventLogEntry> log, Func<string, TierPolicy> policyFor, TierPolicy currentTier, string customerId = "")
+    {
+        var fold = new Rescoring(policyFor, customerId);
+        foreach (var entry in log)
+        {
+            fold.Apply(entry);
+        }
+
+        if (!fold._customer.Exists)
+        {
+            fold.Begin(currentTier);
+        }
+
+        return fold;
+    }
+
+    /// <summary>
+    /// The one change a re-score makes to the customer's live action, at the end state: none of the replay's
+    /// historical actions is raised again. <paramref name="liveOpen"/> is the severity of the open action (None:
+    /// none open), <paramref name="resolvedEpisode"/> that of an episode a person resolved while the customer
+    /// stayed below, <paramref name="replayOpen"/> what the replay leaves open.
+    /// </summary>
+    public static RecoveryDecision Decide(Severity liveOpen, Severity resolvedEpisode, Severity replayOpen)
+    {
+        if (liveOpen != Severity.None)
+        {
+            return replayOpen == Severity.None ? new RecoveryDecision(RecoveryDecisionKind.Recover, liveOpen)
+                : replayOpen > liveOpen ? new RecoveryDecision(RecoveryDecisionKind.Escalate, replayOpen)
+                : RecoveryDecision.Nothing;
+        }
+
+        // As on the live path: an episode a person resolved is handled until a worse fall.
+        return replayOpen > resolvedEpisode ? new RecoveryDecision(RecoveryDecisionKind.Raise, replayOpen) : RecoveryDecision.Nothing;
+    }
+}

@@ -1,0 +1,130 @@
+using CxEngine.Policies;
+using CxEngine.Scoring;
+using Orleans.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace CxEngine.Customers;
+
+/// <summary>
+/// Re-score with apply: inside one grain turn (the grain is not reentrant, so no batch is half-applied around
+/// it), the customer's log is replayed under the new policies and its score, expectation and open action
+/// become the replay's, with at most one action-log entry at the end state, all in one commit with a snapshot.
+/// The log rows keep what was computed when each event arrived; the snapshot at the current position is what
+/// later rebuilds start from.
+/// </summary>
+public sealed partial class CustomerGrain : ICustomerRescoring
+{
+    // A commit that found another version (a write whose outcome an overloaded store reported late) has reloaded
+    // the customer; the re-score is then computed again from what storage holds.
+    private const int MaxRescoreAttempts = 3;
+
+    public async Task<CustomerRescoreResult?> ApplyRescoreAsync(TierCatalog before, TierCatalog after, string reason)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await RescoreOnceAsync(before, after, reason);
+            }
+            catch (StorageUnavailableException ex) when (attempt < MaxRescoreAttempts && ex.InnerException is InconsistentStateException && !_stale)
+            {
+                LogRescoreRetried(logger, CustomerId, attempt);
+            }
+        }
+    }
+
+    private async Task<CustomerRescoreResult?> RescoreOnceAsync(TierCatalog before, TierCatalog after, string reason)
+    {
+        ThrowIfStale();
+        if (!_state.Exists)
+        {
+            DeactivateOnIdle();
+            return null;
+        }
+
+        var fold = await CustomerRescorer.ReplayAsync(store, CustomerId, _state.Position, _state.Tier!, after);
+        var result = CustomerRescorer.Summarize(CustomerId, _state, fold, before, after);
+        var policy = CustomerRescorer.PolicyFor(after, _state.Tier!);
+        var now = Now;
+
+        _state.Score = fold.Score;
+        RecoveryActionRecord? change = null;
+        switch (result.ActionChange)
+        {
+            case RecoveryDecisionKind.Raise:
+                _state.ResolvedEpisode = Severity.None;
+                _state.LastRecovered = null;
+                _state.LastRecoveredAtTicks = 0;
+                _state.ActionsRaised++;
+                change = _state.OpenAction = RecoveryRules.WithPlaybook(new RecoveryActionRecord
+                {
+                    ActionId = RecoveryActionRecord.FormatId(CustomerId, _state.ActionsRaised),
+                    CustomerId = CustomerId,
+                    Tier = policy.Name,
+                    Status = ActionStatus.Open,
+                    Change = ActionChange.Raised,
+                    Revision = 1,
+                    Score = _state.Score.Score,
+                    Expectation = _state.Score.Expectation,
+                    Baseline = policy.Baseline,
+                    TriggerEventId = "",
+                    Note = reason,
+                    DueBy = now + policy.SlaFor(result.ActionSeverity),
+                    RaisedAt = now,
+                    UpdatedAt = now,
+                }, result.ActionSeverity, policy);
+                break;
+
+            case RecoveryDecisionKind.Escalate when _state.OpenAction is { } open:
+                change = _state.OpenAction = RecoveryRules.WithPlaybook(RecoveryRules.Change(open, ActionChange.Escalated, now), result.ActionSeverity, policy) with
+                {
+                    Status = ActionStatus.Escalated,
+                    Tier = policy.Name,
+                    Score = _state.Score.Score,
+                    Expectation = _state.Score.Expectation,
+                    Baseline = policy.Baseline,
+                    Note = reason,
+                    DueBy = open.DueBy < now + policy.SlaFor(result.ActionSeverity) ? open.DueBy : now + policy.SlaFor(result.ActionSeverity),
+                };
+                break;
+
+            case RecoveryDecisionKind.Recover when _state.OpenAction is { } open:
+                _state.OpenAction = null;
+                change = RecoveryRules.Change(open, ActionChange.Recovered, now) with
+                {
+                    Status = ActionStatus.Recovered,
+                    Score = _state.Score.Score,
+                    Expectation = _state.Score.Expectation,
+                    Note = reason,
+                };
+                // As a live recovery: a fall within the tier's reopen window opens this action again.
+                _state.LastRecovered = change with { Reasons = [] };
+                _state.LastRecoveredAtTicks = _state.Score.LastEventAtTicks;
+                break;
+        }
+
+        if (fold.OpenSeverity == Severity.None)
+        {
+            // Re-scored, the customer never stayed below: a person's resolved episode is over too.
+            _state.ResolvedEpisode = Severity.None;
+        }
+
+        if (change is null)
+        {
+            await CommitLifecycleAsync([], "the customer was not re-scored");
+        }
+        else
+        {
+            await CommitActionChangeAsync(change, "the customer was not re-scored");
+            LogRescoreAction(logger, change.ActionId, change.Change, result.ScoreBefore, result.ScoreAfter);
+        }
+
+        return result;
+    }
+
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Warning, Message = "Re-score of customer {CustomerId} found another version of its row (attempt {Attempt}); computing it again from storage")]
+    private static partial void LogRescoreRetried(ILogger logger, string customerId, int attempt);
+
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Information, Message = "Re-score: recovery action {ActionId} {Change} (score {Before:F1} -> {After:F1})")]
+    private static partial void LogRescoreAction(ILogger logger, string actionId, ActionChange change, double before, double after);
+}

@@ -1,0 +1,11 @@
+using Grpc.Core;
+using V1 = CxEngine.Contracts.V1;
+
+namespace CxEngine.Silo.Services;
+
+public sealed partial class RecoveryService
+{
+    /// <summary>Each configured webhook endpoint's stored position, lag and last error (README, "Webhooks").</summary>
+    public override Task<V1.ListWebhookDeliveriesResponse> ListWebhookDeliveries(V1.ListWebhookDeliveriesRequest request, ServerCallContext context) =>
+        webhooks.ListAsync(context.CancellationToken);
+}
