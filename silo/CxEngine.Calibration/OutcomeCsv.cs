@@ -5,7 +5,7 @@ namespace CxEngine.Calibration;
 
 /// <summary>
 /// Outcomes outside the events (churn, repeat purchase) as CSV with the header <c>customer_id,time,label</c>:
-/// <c>time</c> an ISO 8601 instant (UTC unless it carries an offset), <c>label</c> 1/0 or true/false.
+/// <c>time</c> an ISO 8601 instant (UTC unless it carries an offset), <c>label</c> 1/0, true/false or yes/no (the form <c>CxEngine.Olist</c> writes).
 /// The score judged is the customer's S at <c>time</c>. A bad row stops the run, naming the line and column.
 /// </summary>
 public static class OutcomeCsv
@@ -50,9 +50,9 @@ public static class OutcomeCsv
             var labelText = csv.GetString(columns[2]);
             var label = labelText.ToUpperInvariant() switch
             {
-                "1" or "TRUE" => true,
-                "0" or "FALSE" => false,
-                _ => throw new CalibrationInputException($"{name}:{line}: label: must be 1, 0, true or false, got '{labelText}'"),
+                "1" or "TRUE" or "YES" => true,
+                "0" or "FALSE" or "NO" => false,
+                _ => throw new CalibrationInputException($"{name}:{line}: label: must be 1, 0, true, false, yes or no, got '{labelText}'"),
             };
             outcomes.Add(new Outcome(customer, time.UtcDateTime, label));
         }

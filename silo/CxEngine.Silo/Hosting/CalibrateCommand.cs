@@ -159,19 +159,47 @@ public static class CalibrateCommand
         }
 
         IReadOnlyList<Outcome> outcomes = options.TryGetValue("outcomes", out var outcomesPath) ? OutcomeCsv.Read(outcomesPath) : [];
+        var rejected = new List<string>();
         if (hasEvents)
         {
-            return CalibrationInput.FromEvents(EventLines.Read(eventsPath!, mapper), outcomes);
+            var fromFile = CalibrationInput.FromEvents(EventLines.Read(eventsPath!, mapper, rejected), outcomes);
+            Report(rejected, output);
+            return fromFile;
         }
 
         var (events, repeat, counts) = OlistSource.Read(olistDir!);
         output.WriteLine(
             $"olist: {counts.Orders} orders ({counts.OrdersWithoutCustomer} without a known customer, {counts.CanceledOrUnavailable} canceled or unavailable, {counts.Inconsistent} with inconsistent times), {counts.DeliveryEvents} delivered, " +
             $"{counts.Reviews} reviews ({counts.ReviewsWithoutOrder} without a known order); {counts.Outcomes} first orders judged for a repeat purchase, {counts.Returned} came back ({counts.ReturnedBeforeExperience} who ordered again before their first order arrived or was reviewed left out)");
-        var mapped = events.Select((evt, i) => mapper(evt, out var m) is { } problem
-            ? throw new CalibrationInputException($"{olistDir}: event {evt.EventId}: {problem}")
-            : (evt.CustomerId, m));
+        var mapped = new List<(string, CustomerEvent)>();
+        foreach (var evt in events)
+        {
+            if (mapper(evt, out var m) is { } problem)
+            {
+                rejected.Add($"{olistDir}: event {evt.EventId}: {problem}");
+                continue;
+            }
+
+            mapped.Add((evt.CustomerId, m));
+        }
+
+        Report(rejected, output);
         return CalibrationInput.FromEvents(mapped, outcomesPath is null ? repeat : outcomes);
+    }
+
+    /// <summary>Events the engine would reject are left out, as the engine leaves them out; say how many, and the first few.</summary>
+    private static void Report(List<string> rejected, TextWriter output)
+    {
+        if (rejected.Count == 0)
+        {
+            return;
+        }
+
+        output.WriteLine($"{rejected.Count} events left out, as the engine's validation rejects them{(rejected.Count > 5 ? "; the first 5" : "")}:");
+        foreach (var line in rejected.Take(5))
+        {
+            output.WriteLine($"  {line}");
+        }
     }
 
     private static Dictionary<string, string> ParseArguments(string[] args)

@@ -28,7 +28,9 @@ public sealed class CalibrateCommandTests : IDisposable
     {
         var (events, outcomes) = SyntheticHistory.Generate(customers, seed: 9, SyntheticHistory.Truth);
         File.WriteAllLines(PathOf("events.jsonl"), events.Select(e => JsonFormatter.Default.Format(e)));
-        File.WriteAllLines(PathOf("outcomes.csv"), ["customer_id,time,label", .. outcomes.Select(o => $"{o.CustomerId},{o.Time:yyyy-MM-ddTHH:mm:ssZ},{(o.Label ? 1 : 0)}")]);
+        // Labels in every accepted spelling.
+        string[] yes = ["1", "true", "yes"], no = ["0", "FALSE", "no"];
+        File.WriteAllLines(PathOf("outcomes.csv"), ["customer_id,time,label", .. outcomes.Select((o, i) => $"{o.CustomerId},{o.Time:yyyy-MM-ddTHH:mm:ssZ},{(o.Label ? yes : no)[i % 3]}")]);
     }
 
     [Fact]
@@ -80,24 +82,40 @@ public sealed class CalibrateCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Calibrate_ABadEventLine_StopsNamingTheLineAndTheField_AndWritesNothing()
+    public async Task Calibrate_AnEventTheEngineRejects_IsLeftOutAsTheEngineWould_NamingTheLineAndTheField()
+    {
+        WriteHistory(300);
+        var lines = File.ReadAllLines(PathOf("events.jsonl")).ToList();
+        lines.Insert(2, """{"eventId":"x","customerId":"cust-00000","occurredAt":"2025-02-01T00:00:00Z","kind":"EVENT_KIND_SURVEY","signals":{"csat":9}}""");
+        File.WriteAllLines(PathOf("events.jsonl"), lines);
+
+        var (code, output, error) = await Run("--events", PathOf("events.jsonl"), "--budget", "20", "--out", PathOf("fitted.json"));
+
+        Assert.True(code == 0, error);
+        Assert.Contains("1 events left out, as the engine's validation rejects them", output);
+        Assert.Contains("events.jsonl:3: signals.csat: must be between 1 and 5", output);
+        Assert.Contains($"{lines.Count - 1} events", output);
+    }
+
+    [Fact]
+    public async Task Calibrate_ALineThatIsNotAnEvent_StopsNamingTheLine_AndWritesNothing()
     {
         WriteHistory(5);
         var lines = File.ReadAllLines(PathOf("events.jsonl")).ToList();
-        lines.Insert(2, """{"eventId":"x","customerId":"c","occurredAt":"2025-02-01T00:00:00Z","kind":"EVENT_KIND_SURVEY","signals":{"csat":9}}""");
+        lines.Insert(2, """{"eventId":"x","customerId":"c","signals":{"csat":"many"}}""");
         File.WriteAllLines(PathOf("events.jsonl"), lines);
 
         var (code, _, error) = await Run("--events", PathOf("events.jsonl"), "--out", PathOf("fitted.json"));
 
         Assert.Equal(2, code);
-        Assert.Contains("events.jsonl:3: signals.csat: must be between 1 and 5", error);
+        Assert.Contains("events.jsonl:3: not a cx.v1.InteractionEvent in proto3 JSON", error);
         Assert.False(File.Exists(PathOf("fitted.json")));
     }
 
     [Theory]
     [InlineData("label\n", "the header has no column 'customer_id'")]
     [InlineData("customer_id,time,label\ncust-00001,yesterday,1\n", "outcomes.csv:2: time: not an ISO 8601 instant")]
-    [InlineData("customer_id,time,label\ncust-00001,2025-05-01T00:00:00Z,maybe\n", "outcomes.csv:2: label: must be 1, 0, true or false")]
+    [InlineData("customer_id,time,label\ncust-00001,2025-05-01T00:00:00Z,maybe\n", "outcomes.csv:2: label: must be 1, 0, true, false, yes or no")]
     public async Task Calibrate_ABadOutcomeRow_StopsNamingTheLineAndTheColumn(string csv, string expected)
     {
         WriteHistory(5);
