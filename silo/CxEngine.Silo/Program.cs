@@ -6,6 +6,12 @@ if (args is ["apply-schema", ..])
     return await SchemaCommand.RunAsync(args[1..]);
 }
 
+// cxengine-silo calibrate --events FILE.jsonl --out TIER.json: fit a tier to historical outcomes (SCORING.md "Calibrating a tier").
+if (args is ["calibrate", ..])
+{
+    return await CalibrateCommand.RunAsync(args[1..]);
+}
+
 // cxengine-silo import FILE / rescore / export scores|actions|events: clients of a running engine, over gRPC.
 if (args is ["import", ..])
 {

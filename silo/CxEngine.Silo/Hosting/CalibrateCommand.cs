@@ -1,0 +1,245 @@
+using System.Globalization;
+using CxEngine.Calibration;
+using CxEngine.Calibration.Olist;
+using CxEngine.Customers;
+using CxEngine.Policies;
+using CxEngine.Scoring;
+using CxEngine.Silo.Ingest;
+using CxEngine.Silo.Services;
+using Google.Protobuf;
+using V1 = CxEngine.Contracts.V1;
+
+namespace CxEngine.Silo.Hosting;
+
+/// <summary>
+/// <c>cxengine calibrate --events events.jsonl [--outcomes outcomes.csv] --out fitted-tier.json [--plot deciles.png]</c>:
+/// fits a tier's settings to historical outcomes (SCORING.md "Calibrating a tier") and writes the fitted tier
+/// as the proto3 JSON that <c>Policies.UpsertTier</c> takes. Events are checked by the engine's own ingest
+/// validation, and the fitted tier by its own tier validation, before anything is written.
+/// </summary>
+public static class CalibrateCommand
+{
+    public const string Usage = """
+        usage: cxengine calibrate (--events FILE.jsonl | --olist DIR) [--outcomes FILE.csv] [--tier NAME | --from TIER.json]
+                                  [--split FRACTION | --split-at DATE] [--budget REPLAYS] [--seed N] [--fit-on all|surveys|outcomes]
+                                  --out FITTED-TIER.json [--plot DECILES.png]
+          --events    cx.v1 InteractionEvents, one proto3 JSON object per line (the form `import` reads)
+          --olist     the folder of the Olist CSVs instead (orders -> open promises made at purchase and kept at
+                      delivery, reviews -> SURVEY, and repeat purchase as the outcome)
+          --outcomes  CSV customer_id,time,label: label 1 = a good outcome (came back, stayed), 0 = a bad one
+          --tier      the tier whose SCORING.md defaults are the starting point and the name written (standard)
+          --from      start from this tier instead (proto3 JSON of cx.v1.TierPolicy, as ListTiers returns it)
+          --split     share of the measurements, by time, to fit on (0.7); the rest is judged
+          --split-at  fit before this instant, judge from it on (ISO 8601)
+          --budget    replays the search may spend (1000)
+          --fit-on    what the search ranks: survey answers, outcomes, or all (the mean of their ρ and 2·AUC−1)
+        """;
+
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out, Console.Error, TimeProvider.System);
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, TimeProvider clock)
+    {
+        Dictionary<string, string> options;
+        try
+        {
+            options = ParseArguments(args);
+        }
+        catch (ArgumentException ex)
+        {
+            await error.WriteLineAsync($"{ex.Message}\n{Usage}");
+            return 2;
+        }
+
+        try
+        {
+            return await RunAsync(options, output, clock);
+        }
+        catch (Exception ex) when (ex is CalibrationInputException or ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync(ex.Message);
+            return 2;
+        }
+    }
+
+    private static async Task<int> RunAsync(Dictionary<string, string> options, TextWriter output, TimeProvider clock)
+    {
+        var defaults = await StartingTier(options);
+        if (!options.TryGetValue("out", out var outPath))
+        {
+            throw new ArgumentException("--out: required (the file to write the fitted tier to)");
+        }
+
+        var calibration = new CalibrationOptions
+        {
+            SplitFraction = options.TryGetValue("split", out var split) ? Number("--split", split) : 0.7,
+            SplitAt = options.TryGetValue("split-at", out var splitAt) ? Instant("--split-at", splitAt) : null,
+            Budget = options.TryGetValue("budget", out var budget) ? (int)Number("--budget", budget) : 1000,
+            Seed = options.TryGetValue("seed", out var seed) ? (int)Number("--seed", seed) : 11,
+            FitOn = options.GetValueOrDefault("fit-on", "all") switch
+            {
+                "all" => FitTarget.All,
+                "surveys" => FitTarget.Surveys,
+                "outcomes" => FitTarget.Outcomes,
+                var other => throw new ArgumentException($"--fit-on: one of all, surveys, outcomes; got '{other}'"),
+            },
+        };
+        if (calibration.Budget < 10)
+        {
+            throw new ArgumentException($"--budget: must be at least 10 replays, got {calibration.Budget}");
+        }
+
+        if (!(calibration.SplitFraction is > 0 and < 1))
+        {
+            throw new ArgumentException($"--split: must lie strictly between 0 and 1, got {calibration.SplitFraction}");
+        }
+
+        var input = Load(options, clock, output);
+        input = input.ForTier(defaults.Name, out var otherTier);
+        await output.WriteLineAsync($"{input.Customers.Count} customers, {input.EventCount} events, {input.Outcomes.Count} outcomes" + (otherTier > 0 ? $" ({otherTier} customers of other tiers left out)" : ""));
+
+        var result = Calibrator.Run(input, defaults, calibration);
+        if (result.Fitted.Validate() is { } problem)
+        {
+            // The search space keeps every setting valid; this guards the promise that the file is accepted.
+            throw new ArgumentException($"the fitted tier fails the engine's validation: {problem.Field}: {problem.Problem}");
+        }
+
+        await output.WriteAsync(CalibrationReport.Format(result));
+        var json = new JsonFormatter(JsonFormatter.Settings.Default.WithFormatDefaultValues(true).WithIndentation()).Format(ContractMapper.ToTier(result.Fitted));
+        await File.WriteAllTextAsync(outPath, json + "\n");
+        await output.WriteLineAsync($"\nfitted tier written to {outPath} (Policies.UpsertTier, or PUT /v1/tiers/{result.Fitted.Name})");
+        if (options.TryGetValue("plot", out var plotPath))
+        {
+            DecilePlot.Save(result, plotPath);
+            await output.WriteLineAsync($"deciles of S drawn to {plotPath}");
+        }
+
+        return 0;
+    }
+
+    /// <summary>The tier to start from: <c>--from</c> (the tier as the engine holds it, in proto3 JSON), else the SCORING.md defaults of <c>--tier</c>.</summary>
+    private static async Task<TierPolicy> StartingTier(Dictionary<string, string> options)
+    {
+        if (options.TryGetValue("from", out var fromPath))
+        {
+            if (options.ContainsKey("tier"))
+            {
+                throw new ArgumentException("--from and --tier: give one of them (the file names its tier)");
+            }
+
+            V1.TierPolicy wire;
+            try
+            {
+                wire = JsonParser.Default.Parse<V1.TierPolicy>(await File.ReadAllTextAsync(fromPath));
+            }
+            catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidJsonException)
+            {
+                throw new ArgumentException($"--from: {fromPath} is not a cx.v1.TierPolicy in proto3 JSON: {ex.Message}");
+            }
+
+            var policy = ContractMapper.FromTier(wire);
+            return policy.Validate() is { } problem ? throw new ArgumentException($"--from: {fromPath}: {problem.Field}: {problem.Problem}") : policy;
+        }
+
+        var tierName = options.GetValueOrDefault("tier", "standard");
+        return TierPolicy.Defaults.FirstOrDefault(t => t.Name == tierName)
+            ?? throw new ArgumentException($"--tier: unknown tier '{tierName}'; known tiers: {string.Join(", ", TierPolicy.Defaults.Select(t => t.Name))}");
+    }
+
+    private static CalibrationInput Load(Dictionary<string, string> options, TimeProvider clock, TextWriter output)
+    {
+        var validation = new EventValidation(clock, 86_400);
+        var catalog = new TierCatalog(0, "standard", TierPolicy.Defaults);
+        EventMapper mapper = (V1.InteractionEvent evt, out CustomerEvent mapped) => validation.TryMap(evt, catalog, out mapped)?.ToString();
+        var hasEvents = options.TryGetValue("events", out var eventsPath);
+        var hasOlist = options.TryGetValue("olist", out var olistDir);
+        if (hasEvents == hasOlist)
+        {
+            throw new ArgumentException("--events or --olist: exactly one is required");
+        }
+
+        IReadOnlyList<Outcome> outcomes = options.TryGetValue("outcomes", out var outcomesPath) ? OutcomeCsv.Read(outcomesPath) : [];
+        var rejected = new List<string>();
+        if (hasEvents)
+        {
+            var fromFile = CalibrationInput.FromEvents(EventLines.Read(eventsPath!, mapper, rejected), outcomes);
+            Report(rejected, output);
+            return fromFile;
+        }
+
+        var (events, repeat, counts) = OlistSource.Read(olistDir!);
+        output.WriteLine(
+            $"olist: {counts.Orders} orders ({counts.OrdersWithoutCustomer} without a known customer, {counts.CanceledOrUnavailable} canceled or unavailable, {counts.Inconsistent} with inconsistent times), {counts.DeliveryEvents} delivered, " +
+            $"{counts.Reviews} reviews ({counts.ReviewsWithoutOrder} without a known order); {counts.Outcomes} first orders judged for a repeat purchase, {counts.Returned} came back ({counts.ReturnedBeforeExperience} who ordered again before their first order arrived or was reviewed left out)");
+        var mapped = new List<(string, CustomerEvent)>();
+        foreach (var evt in events)
+        {
+            if (mapper(evt, out var m) is { } problem)
+            {
+                rejected.Add($"{olistDir}: event {evt.EventId}: {problem}");
+                continue;
+            }
+
+            mapped.Add((evt.CustomerId, m));
+        }
+
+        Report(rejected, output);
+        return CalibrationInput.FromEvents(mapped, outcomesPath is null ? repeat : outcomes);
+    }
+
+    /// <summary>Events the engine would reject are left out, as the engine leaves them out; say how many, and the first few.</summary>
+    private static void Report(List<string> rejected, TextWriter output)
+    {
+        if (rejected.Count == 0)
+        {
+            return;
+        }
+
+        output.WriteLine($"{rejected.Count} events left out, as the engine's validation rejects them{(rejected.Count > 5 ? "; the first 5" : "")}:");
+        foreach (var line in rejected.Take(5))
+        {
+            output.WriteLine($"  {line}");
+        }
+    }
+
+    private static Dictionary<string, string> ParseArguments(string[] args)
+    {
+        string[] known = ["events", "olist", "outcomes", "tier", "from", "split", "split-at", "budget", "seed", "fit-on", "out", "plot"];
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i].StartsWith("--", StringComparison.Ordinal) ? args[i][2..] : null;
+            if (name is null || !known.Contains(name))
+            {
+                throw new ArgumentException($"unknown argument '{args[i]}'");
+            }
+
+            if (i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"--{name}: needs a value");
+            }
+
+            if (!options.TryAdd(name, args[++i]))
+            {
+                throw new ArgumentException($"--{name}: given twice");
+            }
+        }
+
+        if (options.ContainsKey("split") && options.ContainsKey("split-at"))
+        {
+            throw new ArgumentException("--split and --split-at: give one of them");
+        }
+
+        return options;
+    }
+
+    private static double Number(string name, string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)
+            ? value
+            : throw new ArgumentException($"{name}: not a number: '{text}'");
+
+    private static DateTime Instant(string name, string text) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)
+            ? value.UtcDateTime
+            : throw new ArgumentException($"{name}: not an ISO 8601 date or instant: '{text}'");
+}
