@@ -120,6 +120,29 @@ public static class RecoveryRules
         };
     }
 
+    /// <summary>A person took the action on: who (<paramref name="by"/>), through which credential (<paramref name="via"/>), when.</summary>
+    public static RecoveryActionRecord Acknowledged(RecoveryActionRecord open, string by, string via, string? note, DateTime now) =>
+        Change(open, ActionChange.Acknowledged, now) with
+        {
+            Status = ActionStatus.Acknowledged,
+            AcknowledgedBy = by,
+            AcknowledgedVia = via,
+            AcknowledgedAt = now,
+            Note = note,
+        };
+
+    /// <summary>A person finished the action, with what was done for the customer.</summary>
+    public static RecoveryActionRecord Resolved(RecoveryActionRecord open, string by, string via, string? note, string? outcome, DateTime now) =>
+        Change(open, ActionChange.Resolved, now) with
+        {
+            Status = ActionStatus.Resolved,
+            ResolvedBy = by,
+            ResolvedVia = via,
+            ResolvedAt = now,
+            ResolutionOutcome = outcome,
+            Note = note,
+        };
+
     /// <summary>Whether a change opens an action with reasons to show (raised, escalated or reopened by a fall).</summary>
     public static bool NeedsReasons(ActionChange change) =>
         change is ActionChange.Raised or ActionChange.Escalated or ActionChange.Reopened;

@@ -151,16 +151,7 @@ public sealed partial class CustomerGrain(
             throw new ActionTransitionException($"action {actionId} is already acknowledged by {open.AcknowledgedBy}");
         }
 
-        var now = Now;
-        var acknowledged = RecoveryRules.Change(open, ActionChange.Acknowledged, now) with
-        {
-            Status = ActionStatus.Acknowledged,
-            AcknowledgedBy = by,
-            AcknowledgedVia = via,
-            AcknowledgedAt = now,
-            Note = note,
-        };
-        _state.OpenAction = acknowledged;
+        var acknowledged = _state.OpenAction = RecoveryRules.Acknowledged(open, by, via, note, Now);
         return await CommitActionChangeAsync(acknowledged, "the action was not acknowledged");
     }
 
@@ -168,16 +159,7 @@ public sealed partial class CustomerGrain(
     {
         ThrowIfStale();
         var open = FindOpenAction(actionId, "resolved");
-        var now = Now;
-        var resolved = RecoveryRules.Change(open, ActionChange.Resolved, now) with
-        {
-            Status = ActionStatus.Resolved,
-            ResolvedBy = by,
-            ResolvedVia = via,
-            ResolvedAt = now,
-            ResolutionOutcome = outcome,
-            Note = note,
-        };
+        var resolved = RecoveryRules.Resolved(open, by, via, note, outcome, Now);
         _state.OpenAction = null;
         // The episode stays handled until the customer recovers; only a worse fall raises a new action.
         _state.ResolvedEpisode = resolved.Severity;

@@ -165,6 +165,23 @@ public sealed class RecoveryRulesTests
     }
 
     [Fact]
+    public void AcknowledgeAndResolve_RecordWhoThroughWhatAndWhen_AsTheNextRevisions()
+    {
+        var open = Step(At(48), "e1", T0)!;
+
+        var acknowledged = RecoveryRules.Acknowledged(open, "alice", "desk-key", "calling back", Now.AddMinutes(5));
+        Assert.Equal((ActionChange.Acknowledged, ActionStatus.Acknowledged, 2, "alice", "desk-key", "calling back"),
+            (acknowledged.Change, acknowledged.Status, acknowledged.Revision, acknowledged.AcknowledgedBy, acknowledged.AcknowledgedVia, acknowledged.Note));
+        Assert.Equal(Now.AddMinutes(5), acknowledged.AcknowledgedAt);
+
+        var resolved = RecoveryRules.Resolved(acknowledged, "bob", "crm-key", null, "refunded", Now.AddHours(1));
+        Assert.Equal((ActionChange.Resolved, ActionStatus.Resolved, 3, "bob", "crm-key", "refunded"),
+            (resolved.Change, resolved.Status, resolved.Revision, resolved.ResolvedBy, resolved.ResolvedVia, resolved.ResolutionOutcome));
+        Assert.Equal("alice", resolved.AcknowledgedBy);
+        Assert.False(resolved.IsOpen);
+    }
+
+    [Fact]
     public void CostliestReasons_AreTheThreeLargestFalls_WorstFirst()
     {
         var changes = new[] { -1.0, 2, -5, -0.5, -3, 4 }.Select((d, i) =>
