@@ -150,10 +150,10 @@ public sealed class WeightCalibrationTests(ITestOutputHelper output)
     {
         // The truth weighs sentiment four times the wait (the default weighs them alike); everything else is the default.
         var truth = TierPolicy.Standard with { SentimentWeight = 4 };
-        var (events, _) = SyntheticHistory.Generate(customers: 900, seed: 31, truth, noise: 0.3, contact: WaitAndSentiment);
+        var (events, _) = SyntheticHistory.Generate(customers: 900, seed: 34, truth, noise: 0.3, contact: WaitAndSentiment);
         var input = SyntheticHistory.Input(events, []);
 
-        var result = Calibrator.Run(input, TierPolicy.Standard, new CalibrationOptions { Budget = 300, Seed = 6 });
+        var result = Calibrator.Run(input, TierPolicy.Standard, new CalibrationOptions { Budget = 300, Seed = 8 });
 
         output.WriteLine(CalibrationReport.Format(result));
         Assert.Equal(["sentiment_weight"], result.Weights.Searched.Select(s => s.Weight.Field));
