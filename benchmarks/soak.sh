@@ -19,7 +19,7 @@ dotnet build silo/CxEngine.Silo/CxEngine.Silo.csproj -c Release -nologo -clp:Err
 dotnet build benchmarks/CxEngine.LoadTest/CxEngine.LoadTest.csproj -c Release -nologo -clp:ErrorsOnly >/dev/null
 
 silo/CxEngine.Silo/bin/Release/net10.0/CxEngine.Silo --urls "http://127.0.0.1:$port" \
-  --CxEngine:Storage:DataDirectory="$work/data" --CxEngine:Operator:Url="http://127.0.0.1:$metrics_port" \
+  --CxEngine:Storage:DataDirectory="$work/data" --CxEngine:Operator:Url="http://127.0.0.1:$metrics_port" --CxEngine:Http:Url= \
   --CxEngine:Cluster:SiloPort=21171 --CxEngine:Cluster:GatewayPort=31071 \
   --Logging:LogLevel:Default=Warning >"$work/engine.log" 2>&1 &
 engine=$!

@@ -139,6 +139,12 @@ public sealed record RecoveryActionRecord
 
     [Id(26)] public string? Note { get; init; }
 
+    /// <summary>The authenticated caller that acknowledged (API key name, token subject, "local-operator"); AcknowledgedBy is the person.</summary>
+    [Id(27)] public string? AcknowledgedVia { get; init; }
+
+    /// <summary>The authenticated caller that resolved; ResolvedBy is the person.</summary>
+    [Id(28)] public string? ResolvedVia { get; init; }
+
     public bool IsOpen => Status is ActionStatus.Open or ActionStatus.Escalated or ActionStatus.Acknowledged;
 
     /// <summary>The number of the action among its customer's actions, from its id "customer#n".</summary>

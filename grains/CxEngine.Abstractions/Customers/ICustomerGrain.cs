@@ -28,13 +28,16 @@ public interface ICustomerGrain : IGrainWithStringKey
     [Alias("SetTier")]
     Task<CustomerSnapshot> SetTierAsync(string tier);
 
-    /// <summary>A person took the open action on. Throws <see cref="ActionNotFoundException"/> or <see cref="ActionTransitionException"/>.</summary>
+    /// <summary>
+    /// A person (<paramref name="by"/>) took the open action on through an authenticated caller (<paramref name="via"/>).
+    /// Throws <see cref="ActionNotFoundException"/> or <see cref="ActionTransitionException"/>.
+    /// </summary>
     [Alias("Acknowledge")]
-    Task<RecoveryActionRecord> AcknowledgeActionAsync(string actionId, string by, string? note);
+    Task<RecoveryActionRecord> AcknowledgeActionAsync(string actionId, string by, string via, string? note);
 
-    /// <summary>A person finished the action; the outcome is recorded. Same exceptions as acknowledge.</summary>
+    /// <summary>A person finished the action; the outcome is recorded. Same arguments and exceptions as acknowledge.</summary>
     [Alias("Resolve")]
-    Task<RecoveryActionRecord> ResolveActionAsync(string actionId, string by, string? note, string? outcome);
+    Task<RecoveryActionRecord> ResolveActionAsync(string actionId, string by, string via, string? note, string? outcome);
 
     /// <summary>The action missed its due_by unacknowledged: escalate it and give it a new deadline. Idempotent.</summary>
     [Alias("MarkOverdue")]

@@ -142,7 +142,7 @@ public sealed partial class CustomerGrain(
         return Snapshot(policy);
     }
 
-    public async Task<RecoveryActionRecord> AcknowledgeActionAsync(string actionId, string by, string? note)
+    public async Task<RecoveryActionRecord> AcknowledgeActionAsync(string actionId, string by, string via, string? note)
     {
         ThrowIfStale();
         var open = FindOpenAction(actionId, "acknowledged");
@@ -156,6 +156,7 @@ public sealed partial class CustomerGrain(
         {
             Status = ActionStatus.Acknowledged,
             AcknowledgedBy = by,
+            AcknowledgedVia = via,
             AcknowledgedAt = now,
             Note = note,
         };
@@ -163,7 +164,7 @@ public sealed partial class CustomerGrain(
         return await CommitActionChangeAsync(acknowledged, "the action was not acknowledged");
     }
 
-    public async Task<RecoveryActionRecord> ResolveActionAsync(string actionId, string by, string? note, string? outcome)
+    public async Task<RecoveryActionRecord> ResolveActionAsync(string actionId, string by, string via, string? note, string? outcome)
     {
         ThrowIfStale();
         var open = FindOpenAction(actionId, "resolved");
@@ -172,6 +173,7 @@ public sealed partial class CustomerGrain(
         {
             Status = ActionStatus.Resolved,
             ResolvedBy = by,
+            ResolvedVia = via,
             ResolvedAt = now,
             ResolutionOutcome = outcome,
             Note = note,

@@ -67,7 +67,13 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
                 return BadRequest(FieldError.Parse(p.Message));
             case NotFoundException or ActionNotFoundException:
                 return new RpcException(new global::Grpc.Core.Status(StatusCode.NotFound, ex.Message));
-            case ResourceExhaustedException:
+            case ResourceExhaustedException r:
+                // HTTP callers (429) are told when to come back; gRPC callers see it as a response header.
+                if (context.GetHttpContext() is { Response.HasStarted: false } http)
+                {
+                    http.Response.Headers.RetryAfter = r.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
                 return new RpcException(new global::Grpc.Core.Status(StatusCode.ResourceExhausted, ex.Message));
             case ActionTransitionException:
                 return new RpcException(new global::Grpc.Core.Status(StatusCode.FailedPrecondition, ex.Message));

@@ -19,5 +19,11 @@ public sealed class RequestValidationException(FieldError error) : Exception(err
 /// <summary>A read of something that does not exist; answered NOT_FOUND.</summary>
 public sealed class NotFoundException(string message) : Exception(message);
 
-/// <summary>The caller is over one of its limits; answered RESOURCE_EXHAUSTED.</summary>
-public sealed class ResourceExhaustedException(string message) : Exception(message);
+/// <summary>
+/// The caller is over one of its limits; answered RESOURCE_EXHAUSTED (HTTP 429) with a Retry-After of
+/// <see cref="RetryAfterSeconds"/>.
+/// </summary>
+public sealed class ResourceExhaustedException(string message, int retryAfterSeconds) : Exception(message)
+{
+    public int RetryAfterSeconds { get; } = retryAfterSeconds;
+}

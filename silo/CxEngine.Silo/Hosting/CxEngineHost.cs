@@ -33,6 +33,7 @@ public static class CxEngineHost
         var security = BindAndValidate<SecurityOptions>(builder.Configuration, SecurityOptions.SectionName);
         var limits = BindAndValidate<LimitsOptions>(builder.Configuration, LimitsOptions.SectionName);
         var operatorEndpoint = BindAndValidate<OperatorOptions>(builder.Configuration, OperatorOptions.SectionName);
+        var rest = BindAndValidate<HttpOptions>(builder.Configuration, HttpOptions.SectionName);
         builder.Services.AddSingleton(Options.Create(security));
         builder.Services.AddSingleton(Options.Create(limits));
         AddOptions(builder.Services);
@@ -40,7 +41,12 @@ public static class CxEngineHost
 
         // gRPC on HTTP/2 (h2c, or TLS for https URLs); --urls / ASPNETCORE_URLS override the address.
         var grpcUrls = Endpoints.Split(builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } urls ? urls : DefaultUrl);
-        string[] allUrls = [.. grpcUrls, .. string.IsNullOrEmpty(operatorEndpoint.Url) ? [] : new[] { operatorEndpoint.Url }];
+        string[] allUrls =
+        [
+            .. grpcUrls,
+            .. string.IsNullOrEmpty(operatorEndpoint.Url) ? [] : new[] { operatorEndpoint.Url },
+            .. string.IsNullOrEmpty(rest.Url) ? [] : new[] { rest.Url },
+        ];
         if (!security.HasCredentials && allUrls.FirstOrDefault(u => !Endpoints.IsLoopback(u)) is { } exposed)
         {
             throw new InvalidOperationException(
@@ -54,12 +60,18 @@ public static class CxEngineHost
         {
             foreach (var url in grpcUrls)
             {
-                Endpoints.Listen(kestrel, url, HttpProtocols.Http2);
+                Endpoints.Listen(kestrel, url, HttpProtocols.Http2, Listener.Grpc);
             }
 
             if (!string.IsNullOrEmpty(operatorEndpoint.Url))
             {
-                Endpoints.Listen(kestrel, operatorEndpoint.Url, HttpProtocols.Http1);
+                Endpoints.Listen(kestrel, operatorEndpoint.Url, HttpProtocols.Http1, Listener.Operator);
+            }
+
+            if (!string.IsNullOrEmpty(rest.Url))
+            {
+                // HTTP/1.1 for every HTTP stack; HTTP/2 with TLS (ALPN) or, in clear text, with prior knowledge.
+                Endpoints.Listen(kestrel, rest.Url, HttpProtocols.Http1AndHttp2, Listener.Rest);
             }
         });
         builder.UseOrleans(silo =>
@@ -91,7 +103,12 @@ public static class CxEngineHost
             grpc.Interceptors.Add<ErrorInterceptor>();
             grpc.EnableDetailedErrors = false;
             grpc.MaxReceiveMessageSize = limits.MaxMessageBytes;
+        }).AddJsonTranscoding(json =>
+        {
+            // Error bodies are the google.rpc.Status of the gRPC error, with its BadRequest naming the field.
+            json.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(Google.Rpc.BadRequest.Descriptor);
         });
+        RestApi.AddOpenApi(builder.Services);
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(EngineMetrics.MeterName, "Microsoft.Orleans", "System.Runtime")
             .AddPrometheusExporter());
@@ -100,6 +117,9 @@ public static class CxEngineHost
         builder.Services.AddGrpcHealthChecks()
             .AddCheck<SiloHealthCheck>("silo")
             .AddCheck<StorageHealthCheck>("storage");
+
+        // Last of the gRPC registrations: every AddGrpc* call above re-adds grpc-dotnet's default method provider.
+        StrictParsing.Register(builder.Services);
 
         var app = builder.Build();
         if (storage.Provider == StorageProvider.Memory)
@@ -112,6 +132,8 @@ public static class CxEngineHost
             app.Logger.LogWarning("No credentials configured: CxEngine runs OPEN (every caller has every role) and listens on loopback only ({Urls}).", string.Join(", ", allUrls));
         }
 
+        app.Use(Listeners.Filter(limits.MaxMessageBytes));
+        app.Use(RestApi.NewlineDelimitedStreams);
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGrpcService<IngestService>();
@@ -120,6 +142,7 @@ public static class CxEngineHost
         app.MapGrpcService<RecoveryService>();
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().RequireAuthorization();
+        RestApi.Map(app);
         if (!string.IsNullOrEmpty(operatorEndpoint.Url))
         {
             var operatorHost = $"*:{BindingAddress.Parse(operatorEndpoint.Url).Port}";

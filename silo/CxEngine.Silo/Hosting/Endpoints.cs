@@ -5,17 +5,18 @@ namespace CxEngine.Silo.Hosting;
 
 /// <summary>
 /// Kestrel endpoints from URLs: gRPC on HTTP/2 (h2c, or TLS with the Kestrel certificate settings for
-/// https URLs), the operator endpoint on HTTP/1.1 for Prometheus and browsers. Knows which addresses are
+/// https URLs), REST/JSON on HTTP/1.1 and HTTP/2, the operator endpoint on HTTP/1.1 for Prometheus and browsers. Knows which addresses are
 /// loopback, so the host can refuse to expose an engine without credentials.
 /// </summary>
 internal static class Endpoints
 {
-    public static void Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols)
+    public static void Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols, Listener listener)
     {
         var address = BindingAddress.Parse(url);
         void Configure(ListenOptions listen)
         {
             listen.Protocols = protocols;
+            Listeners.Tag(listen, listener);
             if (address.Scheme == "https")
             {
                 listen.UseHttps();

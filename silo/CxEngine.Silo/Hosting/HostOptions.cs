@@ -95,3 +95,15 @@ public sealed class OperatorOptions
     /// </summary>
     public bool Dashboard { get; set; }
 }
+
+/// <summary>
+/// The REST/JSON listener (HTTP/1.1 and HTTP/2): every unary and server-streaming RPC as JSON over HTTP, the
+/// OpenAPI document at /openapi.json, and /healthz, /readyz. Bound from "CxEngine:Http".
+/// </summary>
+public sealed class HttpOptions
+{
+    public const string SectionName = "CxEngine:Http";
+
+    /// <summary>Where the REST listener listens; empty turns it off. Loopback unless credentials are configured.</summary>
+    public string Url { get; set; } = "http://localhost:8080";
+}

@@ -62,6 +62,15 @@ public static class CxAuthentication
     public static string CallerOf(ClaimsPrincipal user) =>
         user.FindFirst(CallerClaim)?.Value ?? user.FindFirst("sub")?.Value ?? user.Identity?.Name ?? "anonymous";
 
+    /// <summary>
+    /// Who acts, as recorded on a recovery action: the API key's name, the token's subject, or "local-operator" when
+    /// the engine runs without credentials.
+    /// </summary>
+    public static string ActorOf(ClaimsPrincipal user) =>
+        user.Identity?.AuthenticationType == OpenScheme ? LocalOperator : user.Identity?.Name ?? CallerOf(user);
+
+    public const string LocalOperator = "local-operator";
+
     private sealed class ApiKeyHandler(
         IOptionsMonitor<AuthenticationSchemeOptions> options,
         ILoggerFactory logger,

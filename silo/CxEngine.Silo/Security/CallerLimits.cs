@@ -15,6 +15,7 @@ public sealed class CallerLimits : IDisposable
     private readonly LimitsOptions _options;
     private readonly ConcurrentDictionary<string, int> _streams = new(StringComparer.Ordinal);
     private readonly PartitionedRateLimiter<string>? _events;
+    private readonly int _burst;
 
     public CallerLimits(IOptions<LimitsOptions> options)
     {
@@ -22,7 +23,7 @@ public sealed class CallerLimits : IDisposable
         if (_options.EventsPerSecondPerCaller > 0)
         {
             var rate = _options.EventsPerSecondPerCaller;
-            var burst = _options.EventBurstPerCaller > 0 ? _options.EventBurstPerCaller : rate;
+            var burst = _burst = _options.EventBurstPerCaller > 0 ? _options.EventBurstPerCaller : rate;
             _events = PartitionedRateLimiter.Create<string, string>(caller => RateLimitPartition.GetTokenBucketLimiter(caller, _ =>
                 new TokenBucketRateLimiterOptions
                 {
@@ -43,23 +44,38 @@ public sealed class CallerLimits : IDisposable
         if (open > _options.MaxStreamsPerCaller)
         {
             Release(caller);
-            throw new ResourceExhaustedException($"caller '{caller}' already has {_options.MaxStreamsPerCaller} streams open (CxEngine:Limits:MaxStreamsPerCaller)");
+            throw new ResourceExhaustedException($"caller '{caller}' already has {_options.MaxStreamsPerCaller} streams open (CxEngine:Limits:MaxStreamsPerCaller)", retryAfterSeconds: 1);
         }
 
         return new Slot(this, caller);
     }
 
     /// <summary>Takes one event from the caller's budget; false when the caller is over its rate.</summary>
-    public bool TryTakeEvent(ServerCallContext context)
+    public bool TryTakeEvent(ServerCallContext context) => TryTakeEvents(context, 1);
+
+    /// <summary>Takes a batch's events from the caller's budget at once; false (nothing taken) when they do not fit.</summary>
+    public bool TryTakeEvents(ServerCallContext context, int count)
     {
         if (_events is null)
         {
             return true;
         }
 
-        using var lease = _events.AttemptAcquire(CxAuthentication.CallerOf(context.GetHttpContext().User));
+        // A batch larger than the whole bucket can never fit: refused like a batch over the rate.
+        if (count > _burst)
+        {
+            return false;
+        }
+
+        using var lease = _events.AttemptAcquire(CxAuthentication.CallerOf(context.GetHttpContext().User), count);
         return lease.IsAcquired;
     }
+
+    /// <summary>
+    /// When a caller over its rate may send again (whole seconds, for HTTP's Retry-After): the time the bucket
+    /// takes to refill one second's worth, at least one second.
+    /// </summary>
+    public int RetryAfterSeconds => _events is null ? 1 : Math.Max(1, (int)Math.Ceiling((double)_burst / _options.EventsPerSecondPerCaller));
 
     public string RateExceeded(ServerCallContext context) =>
         $"caller '{CxAuthentication.CallerOf(context.GetHttpContext().User)}' is over {_options.EventsPerSecondPerCaller} events/s (CxEngine:Limits:EventsPerSecondPerCaller); slow down and resend what was not answered";

@@ -120,6 +120,8 @@ public static class ContractMapper
             Revision = a.Revision,
             AcknowledgedBy = a.AcknowledgedBy ?? "",
             ResolvedBy = a.ResolvedBy ?? "",
+            AcknowledgedVia = a.AcknowledgedVia ?? "",
+            ResolvedVia = a.ResolvedVia ?? "",
             ResolutionOutcome = a.ResolutionOutcome ?? "",
             Note = a.Note ?? "",
         };

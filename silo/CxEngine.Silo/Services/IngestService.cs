@@ -28,7 +28,7 @@ public sealed partial class IngestService(
     {
         if (!limits.TryTakeEvent(context))
         {
-            throw new ResourceExhaustedException(limits.RateExceeded(context));
+            throw new ResourceExhaustedException(limits.RateExceeded(context), limits.RetryAfterSeconds);
         }
 
         if (validation.TryMap(request, await tiers.GetAsync(request.Tier), out var evt) is { } error)
@@ -46,6 +46,47 @@ public sealed partial class IngestService(
             EventStatus.Unavailable => throw new StorageUnavailableException(outcome.Error ?? "storage is unavailable"),
             _ => ContractMapper.ToResult(outcome, request.CustomerId),
         };
+    }
+
+    /// <summary>
+    /// A batch for clients that cannot stream: every event goes through the same validation and per-customer
+    /// dispatch as a stream's (so a customer's events are applied in batch order), and each gets its own result,
+    /// in request order. A bad event is REJECTED and the rest go on; an event storage could not take is UNAVAILABLE.
+    /// </summary>
+    public override async Task<V1.RecordEventsResponse> RecordEvents(V1.RecordEventsRequest request, ServerCallContext context)
+    {
+        if (request.Events.Count == 0)
+        {
+            throw new RequestValidationException(new FieldError("events", "at least one event is required"));
+        }
+
+        if (request.Events.Count > MaxBatch)
+        {
+            throw new RequestValidationException(new FieldError("events", $"at most {MaxBatch} events per batch, got {request.Events.Count}"));
+        }
+
+        if (!limits.TryTakeEvents(context, request.Events.Count))
+        {
+            throw new ResourceExhaustedException(limits.RateExceeded(context), limits.RetryAfterSeconds);
+        }
+
+        var batch = new BatchSink(request.Events.Count);
+        for (var i = 0; i < request.Events.Count; i++)
+        {
+            var e = request.Events[i];
+            if (validation.TryMap(e, await tiers.GetAsync(e.Tier), out var evt) is { } error)
+            {
+                metrics.Event(EventStatus.Rejected, error.Field);
+                batch.Set(i, ContractMapper.Rejected(e.EventId, e.CustomerId, error.ToString()));
+                continue;
+            }
+
+            dispatcher.Submit(e.CustomerId, evt, batch.SinkFor(i));
+        }
+
+        var response = new V1.RecordEventsResponse();
+        response.Results.AddRange(await batch.Results.WaitAsync(context.CancellationToken));
+        return response;
     }
 
     public override async Task StreamEvents(
@@ -94,10 +135,12 @@ public sealed partial class IngestService(
 
         if (overRate)
         {
-            throw new ResourceExhaustedException(limits.RateExceeded(context));
+            throw new ResourceExhaustedException(limits.RateExceeded(context), limits.RetryAfterSeconds);
         }
     }
 
+
+    private const int MaxBatch = 1000;
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "Event stream ended: {Received} events received, {Rejected} rejected")]
     private static partial void LogStreamEnded(ILogger logger, long received, long rejected);
@@ -113,6 +156,35 @@ public sealed partial class IngestService(
         public void OnFailure(CustomerEvent evt, string customerId, DispatchFailure failure, Exception? error) =>
             // An RpcException passes the error interceptor as it is, so the caller gets this event's own advice.
             _outcome.TrySetException(new RpcException(new Status(StatusCode.Unavailable, CustomerDispatcher.Describe(failure, error))));
+    }
+
+    /// <summary>The results of one RecordEvents call, each in its request's slot; complete when the last one arrives.</summary>
+    private sealed class BatchSink(int count)
+    {
+        private readonly V1.EventResult[] _results = new V1.EventResult[count];
+        private readonly TaskCompletionSource<V1.EventResult[]> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _missing = count;
+
+        public Task<V1.EventResult[]> Results => _done.Task;
+
+        public IOutcomeSink SinkFor(int index) => new Slot(this, index);
+
+        public void Set(int index, V1.EventResult result)
+        {
+            _results[index] = result;
+            if (Interlocked.Decrement(ref _missing) == 0)
+            {
+                _done.TrySetResult(_results);
+            }
+        }
+
+        private sealed class Slot(BatchSink batch, int index) : IOutcomeSink
+        {
+            public void OnOutcome(EventOutcome outcome, string customerId) => batch.Set(index, ContractMapper.ToResult(outcome, customerId));
+
+            public void OnFailure(CustomerEvent evt, string customerId, DispatchFailure failure, Exception? error) =>
+                batch.Set(index, ContractMapper.Unavailable(evt.EventId, customerId, CustomerDispatcher.Describe(failure, error)));
+        }
     }
 
     /// <summary>

@@ -133,45 +133,75 @@ public sealed partial class RecoveryService(
 
     public override async Task<V1.RecoveryAction> AcknowledgeAction(V1.ActionRef request, ServerCallContext context)
     {
-        var customer = Route(request.ActionId, request.By, request.Note);
-        var acknowledged = await customer.AcknowledgeActionAsync(request.ActionId, request.By, NullIfEmpty(request.Note)).WaitAsync(context.CancellationToken);
-        return ContractMapper.ToAction(acknowledged);
+        var (customer, via) = await FindAsync(request.ActionId, context);
+        var by = Person(request.By, via);
+        CheckText("note", request.Note);
+        return await ChangeAsync(
+            request.ActionId,
+            () => customer.AcknowledgeActionAsync(request.ActionId, by, via, NullIfEmpty(request.Note)),
+            a => a.Status == ActionStatus.Acknowledged && a.AcknowledgedBy == by && a.AcknowledgedVia == via,
+            context);
     }
 
     public override async Task<V1.RecoveryAction> ResolveAction(V1.ResolveActionRequest request, ServerCallContext context)
     {
-        var customer = Route(request.ActionId, request.By, request.Note);
+        var (customer, via) = await FindAsync(request.ActionId, context);
+        var by = Person(request.By, via);
+        CheckText("note", request.Note);
         CheckText("outcome", request.Outcome);
-        var resolved = await customer.ResolveActionAsync(request.ActionId, request.By, NullIfEmpty(request.Note), NullIfEmpty(request.Outcome))
-            .WaitAsync(context.CancellationToken);
-        return ContractMapper.ToAction(resolved);
+        return await ChangeAsync(
+            request.ActionId,
+            () => customer.ResolveActionAsync(request.ActionId, by, via, NullIfEmpty(request.Note), NullIfEmpty(request.Outcome)),
+            a => a.Status == ActionStatus.Resolved && a.ResolvedBy == by && a.ResolvedVia == via,
+            context);
     }
 
-    /// <summary>An action id names its customer ("customer#n"); the customer's grain owns the action.</summary>
-    private ICustomerGrain Route(string actionId, string by, string note)
+    /// <summary>
+    /// An unknown action is NOT_FOUND before anything else about the request is looked at. An action id names its
+    /// customer ("customer#n"), whose grain owns the action; the stored actions say whether it exists.
+    /// </summary>
+    private async Task<(ICustomerGrain Customer, string Via)> FindAsync(string actionId, ServerCallContext context)
     {
-        if (string.IsNullOrWhiteSpace(actionId))
+        if (!RecoveryActionRecord.TryParseId(actionId, out var customerId, out _) || EventValidation.CheckId("customer_id", customerId) is not null
+            || await store.GetActionAsync(actionId, context.CancellationToken) is null)
         {
-            throw new RequestValidationException(new FieldError("action_id", "required"));
+            throw new ActionNotFoundException($"no recovery action '{actionId}'");
         }
 
-        if (string.IsNullOrWhiteSpace(by))
-        {
-            throw new RequestValidationException(new FieldError("by", "required: who is doing this"));
-        }
+        return (grains.GetGrain<ICustomerGrain>(customerId), Security.CxAuthentication.ActorOf(context.GetHttpContext().User));
+    }
 
+    /// <summary>The person acting: <c>by</c> when given, otherwise the authenticated caller itself.</summary>
+    private static string Person(string by, string via)
+    {
         if (by.Length > EventValidation.MaxIdLength)
         {
             throw new RequestValidationException(new FieldError("by", $"must be at most {EventValidation.MaxIdLength} characters"));
         }
 
-        CheckText("note", note);
-        if (!RecoveryActionRecord.TryParseId(actionId, out var customerId, out _) || EventValidation.CheckId("customer_id", customerId) is not null)
-        {
-            throw new ActionNotFoundException($"no recovery action '{actionId}'");
-        }
+        return string.IsNullOrWhiteSpace(by) ? via : by;
+    }
 
-        return grains.GetGrain<ICustomerGrain>(customerId);
+    /// <summary>
+    /// Makes the change in the customer's grain. A retry of a change that was already stored (its answer was lost)
+    /// finds the action as this very request left it, and gets that back instead of FAILED_PRECONDITION.
+    /// </summary>
+    private async Task<V1.RecoveryAction> ChangeAsync(
+        string actionId, Func<Task<RecoveryActionRecord>> change, Func<RecoveryActionRecord, bool> alreadyDone, ServerCallContext context)
+    {
+        try
+        {
+            return ContractMapper.ToAction(await change().WaitAsync(context.CancellationToken));
+        }
+        catch (ActionTransitionException)
+        {
+            if (await store.GetActionAsync(actionId, context.CancellationToken) is { } stored && alreadyDone(stored))
+            {
+                return ContractMapper.ToAction(stored);
+            }
+
+            throw;
+        }
     }
 
     private static void CheckText(string field, string value)

@@ -61,6 +61,7 @@ public sealed class SiloProcess : IAsyncDisposable
             $"--CxEngine:Cluster:SiloPort={siloPort ?? Ports.Free()}",
             $"--CxEngine:Cluster:GatewayPort={Ports.Free()}",
             $"--CxEngine:Operator:Url=http://127.0.0.1:{Ports.Free()}",
+            $"--CxEngine:Http:Url=http://127.0.0.1:{Ports.Free()}",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Orleans.Runtime.Silo=Information",
         };

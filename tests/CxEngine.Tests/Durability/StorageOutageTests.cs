@@ -56,6 +56,14 @@ public sealed class StorageOutageTests
             // The writer cannot commit, so the host tells load balancers it cannot serve.
             var health = await new Health.HealthClient(engine.Channel).CheckAsync(new HealthCheckRequest());
             Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, health.Status);
+
+            // ... and so do the REST listener's checks: alive, but not ready, naming the storage check.
+            using var rest = Http.Rest.Client(engine);
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await rest.GetAsync("/healthz")).StatusCode);
+            var ready = await rest.GetAsync("/readyz");
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            using var readiness = System.Text.Json.JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+            Assert.Equal("Unhealthy", readiness.RootElement.GetProperty("checks").GetProperty("storage").GetProperty("status").GetString());
         }
         finally
         {

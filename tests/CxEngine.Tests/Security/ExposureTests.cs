@@ -15,6 +15,7 @@ public sealed class ExposureTests
     [InlineData("--urls=http://0.0.0.0:0")]
     [InlineData("--urls=http://*:0")]
     [InlineData("--CxEngine:Operator:Url=http://0.0.0.0:0")]
+    [InlineData("--CxEngine:Http:Url=http://0.0.0.0:0")]
     public void WithoutCredentials_ANonLoopbackAddress_StopsTheHostAtStart(string address)
     {
         using var data = new TempDirectory("exposed");

@@ -1,6 +1,7 @@
 using CxEngine.Silo.Security;
 using CxEngine.Tests.Durability;
 using CxEngine.Tests.Service;
+using Google.Protobuf;
 using Grpc.Core;
 using V1 = CxEngine.Contracts.V1;
 
@@ -127,22 +128,61 @@ public sealed class LimitsTests
     }
 
     [Fact]
-    public async Task CancelledStream_StopsTakingEvents()
+    public async Task CancelledStream_NothingSentAfterTheCancelIsApplied()
     {
         using var data = new TempDirectory("cancel");
-        await using var engine = await EngineHost.StartAsync(data.Path);
+        await using var engine = await EngineHost.StartAsync(data.Path, "--CxEngine:Limits:MaxStreamsPerCaller=1");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var customer = Ids.Customer();
-        using var cancel = new CancellationTokenSource();
-        using (var call = engine.Ingest.StreamEvents(cancellationToken: cancel.Token))
+        var before = Wire.Event(customer, 60, at: Wire.T0);
+        var after = Wire.Event(customer, 10, at: Wire.T0.AddMinutes(1));
+        var server = new Uri(engine.Url);
+
+        await using (var h2 = await RawHttp2.ConnectAsync(server))
         {
-            await call.RequestStream.WriteAsync(Wire.Event(customer, 60, at: Wire.T0));
-            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-            await cancel.CancelAsync();
-            await Assert.ThrowsAnyAsync<Exception>(() => call.RequestStream.WriteAsync(Wire.Event(customer, 60, at: Wire.T0.AddMinutes(1))));
+            await h2.OpenAsync(1, (":method", "POST"), (":scheme", "http"), (":path", "/cx.v1.Ingest/StreamEvents"),
+                (":authority", $"{server.Host}:{server.Port}"), ("content-type", "application/grpc"), ("te", "trailers"));
+            await h2.SendGrpcMessageAsync(1, before.ToByteArray());
+            var result = await h2.ReadUntilAsync((type, _, stream, payload) => type == RawHttp2.Data && stream == 1 && payload.Length > 0, timeout.Token);
+            Assert.NotNull(result);
+
+            // Cancel the stream, then do what a client library refuses to: keep writing on it.
+            await h2.CancelAsync(1);
+            await h2.SendGrpcMessageAsync(1, after.ToByteArray());
+
+            // The server answers a PING only after every frame before it (or closes the connection over them).
+            await h2.PingAsync(42);
+            await h2.ReadUntilAsync((type, flags, _, _) => RawHttp2.IsPingAck(type, flags) || type == RawHttp2.GoAway, timeout.Token);
         }
 
-        await Task.Delay(200);
-        var score = await engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer });
-        Assert.Equal(1, score.EventsApplied);
+        // The cancelled call has ended on the server once its caller's only stream slot is free again ...
+        await WaitForStreamSlotAsync(engine, timeout.Token);
+
+        // ... and whatever it dispatched for this customer is queued ahead of this event.
+        var marker = await engine.Ingest.RecordEventAsync(Wire.Event(customer, 70, at: Wire.T0.AddMinutes(2)));
+        Assert.Equal(2, marker.Score.EventsApplied);
+        var history = await engine.Scores.GetHistoryAsync(new V1.GetHistoryRequest { CustomerId = customer });
+        Assert.Equal([marker.EventId, before.EventId], history.Changes.Select(c => c.EventId));
+    }
+
+    private static async Task WaitForStreamSlotAsync(EngineHost engine, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            using var probe = engine.Ingest.StreamEvents(cancellationToken: cancellationToken);
+            await probe.RequestStream.CompleteAsync();
+            try
+            {
+                while (await probe.ResponseStream.MoveNext(cancellationToken))
+                {
+                }
+
+                return;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+        }
     }
 }

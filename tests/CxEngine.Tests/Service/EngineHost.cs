@@ -35,6 +35,9 @@ public sealed class EngineHost : IAsyncDisposable
     /// <summary>The HTTP/1.1 operator endpoint: /metrics, /dashboard.</summary>
     public string OperatorUrl { get; init; } = "";
 
+    /// <summary>The REST/JSON listener (HTTP/1.1): the transcoded routes, /openapi.json, /healthz, /readyz.</summary>
+    public string HttpUrl { get; init; } = "";
+
     public GrpcChannel Channel { get; }
 
     public V1.Ingest.IngestClient Ingest { get; }
@@ -57,6 +60,7 @@ public sealed class EngineHost : IAsyncDisposable
         [
             $"--urls=http://127.0.0.1:{Ports.Free()}",
             $"--CxEngine:Operator:Url=http://127.0.0.1:{Ports.Free()}",
+            $"--CxEngine:Http:Url=http://127.0.0.1:{Ports.Free()}",
             $"--CxEngine:Storage:DataDirectory={dataDirectory}",
             $"--CxEngine:Cluster:SiloPort={Ports.Free()}",
             $"--CxEngine:Cluster:GatewayPort={Ports.Free()}",
@@ -78,7 +82,7 @@ public sealed class EngineHost : IAsyncDisposable
         await app.StartAsync();
         var configuration = app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>();
         var url = DefaultArgs(app).Last(a => a.StartsWith("--urls=", StringComparison.Ordinal))["--urls=".Length..].Split(';')[0];
-        var host = new EngineHost(app, url) { OperatorUrl = configuration["CxEngine:Operator:Url"]! };
+        var host = new EngineHost(app, url) { OperatorUrl = configuration["CxEngine:Operator:Url"]!, HttpUrl = configuration["CxEngine:Http:Url"]! };
         await host.WaitUntilServingAsync();
         return host;
     }

@@ -177,8 +177,11 @@ public sealed class RecoveryServiceTests
         Assert.Equal("refunded the delivery fee", resolved.ResolutionOutcome);
         Assert.Null((await engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer })).OpenAction);
 
+        // A retry of the stored resolve (same person, same caller) gets the resolved action back; anyone else is refused.
+        var retried = await engine.Recovery.ResolveActionAsync(new V1.ResolveActionRequest { ActionId = actionId, By = "desk-7", Outcome = "refunded the delivery fee" });
+        Assert.Equal((resolved.Revision, resolved.Sequence, V1.ActionStatus.Resolved), (retried.Revision, retried.Sequence, retried.Status));
         var resolvedTwice = await Assert.ThrowsAsync<RpcException>(() =>
-            engine.Recovery.ResolveActionAsync(new V1.ResolveActionRequest { ActionId = actionId, By = "desk-7" }).ResponseAsync);
+            engine.Recovery.ResolveActionAsync(new V1.ResolveActionRequest { ActionId = actionId, By = "desk-9" }).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, resolvedTwice.StatusCode);
 
         foreach (var unknown in new[] { $"{customer}#9", "nobody#1", "not-an-action-id" })
@@ -187,8 +190,13 @@ public sealed class RecoveryServiceTests
             Assert.Equal(StatusCode.NotFound, missing.StatusCode);
         }
 
-        var noBy = await Assert.ThrowsAsync<RpcException>(() => engine.Recovery.AcknowledgeActionAsync(new V1.ActionRef { ActionId = actionId }).ResponseAsync);
-        Assert.Equal("by", Wire.Violation(noBy).Field);
+        // Unknown is NOT_FOUND whatever else is wrong with the request; the same bad field on a known action names the field.
+        var unknownAndBad = await Assert.ThrowsAsync<RpcException>(() =>
+            engine.Recovery.AcknowledgeActionAsync(new V1.ActionRef { ActionId = $"{customer}#9", By = new string('b', 500), Note = new string('n', 5000) }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, unknownAndBad.StatusCode);
+        var knownAndBad = await Assert.ThrowsAsync<RpcException>(() =>
+            engine.Recovery.AcknowledgeActionAsync(new V1.ActionRef { ActionId = actionId, By = new string('b', 500) }).ResponseAsync);
+        Assert.Equal("by", Wire.Violation(knownAndBad).Field);
 
         var feed = await watcher.WaitForAsync(r => r.Count >= 3, "raised, acknowledged and resolved entries");
         Assert.Equal([V1.ActionChange.Raised, V1.ActionChange.Acknowledged, V1.ActionChange.Resolved], feed.Select(a => a.Change));
