@@ -48,59 +48,19 @@ public sealed partial class CustomerGrain : ICustomerRescoring
         var now = Now;
 
         _state.Score = fold.Score;
-        RecoveryActionRecord? change = null;
-        switch (result.ActionChange)
+        if (result.ActionChange == RecoveryDecisionKind.Raise)
         {
-            case RecoveryDecisionKind.Raise:
-                _state.ResolvedEpisode = Severity.None;
-                _state.LastRecovered = null;
-                _state.LastRecoveredAtTicks = 0;
-                _state.ActionsRaised++;
-                change = _state.OpenAction = RecoveryRules.WithPlaybook(new RecoveryActionRecord
-                {
-                    ActionId = RecoveryActionRecord.FormatId(CustomerId, _state.ActionsRaised),
-                    CustomerId = CustomerId,
-                    Tier = policy.Name,
-                    Status = ActionStatus.Open,
-                    Change = ActionChange.Raised,
-                    Revision = 1,
-                    Score = _state.Score.Score,
-                    Expectation = _state.Score.Expectation,
-                    Baseline = policy.Baseline,
-                    TriggerEventId = "",
-                    Note = reason,
-                    DueBy = now + policy.SlaFor(result.ActionSeverity),
-                    RaisedAt = now,
-                    UpdatedAt = now,
-                }, result.ActionSeverity, policy);
-                break;
+            // The end state's fall is a new action, never a reopening of one the old policy closed.
+            _state.LastRecovered = null;
+            _state.LastRecoveredAtTicks = 0;
+        }
 
-            case RecoveryDecisionKind.Escalate when _state.OpenAction is { } open:
-                change = _state.OpenAction = RecoveryRules.WithPlaybook(RecoveryRules.Change(open, ActionChange.Escalated, now), result.ActionSeverity, policy) with
-                {
-                    Status = ActionStatus.Escalated,
-                    Tier = policy.Name,
-                    Score = _state.Score.Score,
-                    Expectation = _state.Score.Expectation,
-                    Baseline = policy.Baseline,
-                    Note = reason,
-                    DueBy = open.DueBy < now + policy.SlaFor(result.ActionSeverity) ? open.DueBy : now + policy.SlaFor(result.ActionSeverity),
-                };
-                break;
-
-            case RecoveryDecisionKind.Recover when _state.OpenAction is { } open:
-                _state.OpenAction = null;
-                change = RecoveryRules.Change(open, ActionChange.Recovered, now) with
-                {
-                    Status = ActionStatus.Recovered,
-                    Score = _state.Score.Score,
-                    Expectation = _state.Score.Expectation,
-                    Note = reason,
-                };
-                // As a live recovery: a fall within the tier's reopen window opens this action again.
-                _state.LastRecovered = change with { Reasons = [] };
-                _state.LastRecoveredAtTicks = _state.Score.LastEventAtTicks;
-                break;
+        // The one change the live action gets, by the same rules as a live step, noted with the re-score.
+        var change = RecoveryRules.AfterStep(_state, CustomerId, "", _state.Score.LastEventAtTicks,
+            new RecoveryDecision(result.ActionChange, result.ActionSeverity), policy, now) is { } changed ? changed with { Note = reason } : null;
+        if (change is not null && _state.OpenAction?.ActionId == change.ActionId)
+        {
+            _state.OpenAction = change;
         }
 
         if (fold.OpenSeverity == Severity.None)
