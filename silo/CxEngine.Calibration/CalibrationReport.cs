@@ -19,12 +19,23 @@ public static class CalibrationReport
         }
 
         sb.AppendLine(inv, $"search: {r.Evaluations} replays in {r.Elapsed.TotalSeconds:0.0} s; fit-part objective ({r.FitOn}) {r.DefaultOnFit.Objective(r.FitOn):0.0000} (default) -> {r.FittedOnFit.Objective(r.FitOn):0.0000} (fitted)");
+        sb.AppendLine(inv, $"signal weights (--weights {r.Weights.Mode.ToString().ToLowerInvariant()}): {(r.Weights.Searched.Count == 0 ? "none searched" : string.Join(", ", r.Weights.Searched.Select(w => w.Weight.Field)) + " searched")}");
+        foreach (var line in r.Weights.Describe())
+        {
+            sb.AppendLine(inv, $"  {line}");
+        }
+
         sb.AppendLine();
         sb.AppendLine("| setting | default | fitted |");
         sb.AppendLine("|---|---:|---:|");
         foreach (var (name, get) in Settings)
         {
             sb.AppendLine(inv, $"| {name} | {get(r.Default):0.####} | {get(r.Fitted):0.####} |");
+        }
+
+        foreach (var w in r.Weights.Searched)
+        {
+            sb.AppendLine(inv, $"| {w.Weight.Field} | {w.Weight.Get(r.Default):0.####} | {w.Weight.Get(r.Fitted):0.####} |");
         }
 
         sb.AppendLine();

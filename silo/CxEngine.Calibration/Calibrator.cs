@@ -23,6 +23,9 @@ public sealed record CalibrationOptions
 
     /// <summary>Seed of the random start points, so a run can be repeated exactly.</summary>
     public int Seed { get; init; } = 11;
+
+    /// <summary>Which signal weights are searched besides the six settings (<see cref="WeightPlan"/>).</summary>
+    public WeightSearch Weights { get; init; } = WeightSearch.Auto;
 }
 
 /// <summary>One predictor's judgement on the judged part.</summary>
@@ -44,6 +47,9 @@ public sealed record CalibrationResult(
 {
     /// <summary>Events the model refused in the default policy's replay (as the engine would have): they change nothing.</summary>
     public int RefusedEvents { get; init; }
+
+    /// <summary>The signal weights searched, and those left at the basis value with the reason.</summary>
+    public WeightPlan Weights { get; init; } = WeightPlan.None;
 
     public bool IsJudged(int measurement) => Measurements.Items[measurement].AtTicks >= SplitAt.Ticks;
 }
@@ -82,15 +88,17 @@ public static class Calibrator
                 $"split: {splitAt:yyyy-MM-ddTHH:mm:ssZ} leaves {(fitCount == 0 ? "nothing to fit on" : "nothing to judge")} ({measurements.Count} measurements from {Time(measurements.Items.Min(m => m.AtTicks))} to {Time(measurements.Items.Max(m => m.AtTicks))})");
         }
 
+        var weights = WeightPlan.For(input, defaults, options.Weights);
+        var dimension = ParameterSpace.DimensionWith(weights);
         var scores = new double[measurements.Count];
         var evaluations = 0;
-        var best = (Value: double.PositiveInfinity, Point: ParameterSpace.Encode(defaults));
+        var best = (Value: double.PositiveInfinity, Point: ParameterSpace.Encode(defaults, weights));
 
         // Minimised: minus the fit part's objective; a policy that ranks nothing scores as badly as possible.
         double Loss(double[] z)
         {
             evaluations++;
-            Replayer.Scores(input, measurements, ParameterSpace.Decode(z, defaults), scores);
+            Replayer.Scores(input, measurements, ParameterSpace.Decode(z, defaults, weights), scores);
             var objective = Judgement.Of(measurements, scores, IsFit).Objective(options.FitOn);
             var loss = double.IsFinite(objective) ? -objective : 2;
             if (loss < best.Value)
@@ -105,11 +113,11 @@ public static class Calibrator
         var random = new Random(options.Seed);
         var coarseBudget = Math.Max(LocalStarts, options.Budget / 4);
         var starts = new List<(double Value, double[] Point)>();
-        var origin = ParameterSpace.Encode(defaults);
+        var origin = ParameterSpace.Encode(defaults, weights);
         starts.Add((Loss(origin), origin));
         while (evaluations < coarseBudget)
         {
-            var point = new double[ParameterSpace.Dimension];
+            var point = new double[dimension];
             for (var d = 0; d < point.Length; d++)
             {
                 var u = 0.02 + (0.96 * random.NextDouble());
@@ -128,7 +136,7 @@ public static class Calibrator
             var objective = ObjectiveFunction.Value(v => evaluations >= limit ? 2 : Loss(v.ToArray()));
             try
             {
-                simplex.FindMinimum(objective, Vector<double>.Build.DenseOfArray(start.Point), Vector<double>.Build.Dense(ParameterSpace.Dimension, 0.6));
+                simplex.FindMinimum(objective, Vector<double>.Build.DenseOfArray(start.Point), Vector<double>.Build.Dense(dimension, 0.6));
             }
             catch (MaximumIterationsException)
             {
@@ -136,7 +144,7 @@ public static class Calibrator
             }
         }
 
-        var fitted = ParameterSpace.Decode(best.Point, defaults);
+        var fitted = ParameterSpace.Decode(best.Point, defaults, weights);
         var defaultScores = new double[measurements.Count];
         var refused = Replayer.Scores(input, measurements, defaults, defaultScores);
         var fittedScores = Replayer.Scores(input, measurements, fitted);
@@ -161,6 +169,7 @@ public static class Calibrator
             clock.Elapsed)
         {
             RefusedEvents = refused,
+            Weights = weights,
         };
     }
 

@@ -37,7 +37,40 @@ public static class ParameterSpace
 
     public static int Dimension => Ranges.Count;
 
-    /// <summary>The policy a point of the search stands for: <paramref name="basis"/> with the searched settings replaced.</summary>
+    /// <summary>The coordinates of a search that also searches <paramref name="weights"/>' weights (after the six settings).</summary>
+    public static int DimensionWith(WeightPlan weights) => Ranges.Count + weights.Searched.Count;
+
+    /// <summary>
+    /// The policy a point of the search stands for: <paramref name="basis"/> with the six settings and the
+    /// planned weights replaced; each weight goes through a logistic onto (0, its maximum] on a linear scale.
+    /// </summary>
+    public static TierPolicy Decode(ReadOnlySpan<double> z, TierPolicy basis, WeightPlan weights)
+    {
+        var policy = Decode(z, basis);
+        for (var i = 0; i < weights.Searched.Count; i++)
+        {
+            var w = weights.Searched[i];
+            // Bounded below so an extreme coordinate still gives a weight above 0 (0 would switch the signal off).
+            policy = w.Weight.With(policy, Lerp(0, w.Max, Math.Max(-30, z[Ranges.Count + i])));
+        }
+
+        return policy;
+    }
+
+    /// <summary>The point standing for <paramref name="policy"/>'s six settings and planned weights, each pulled just inside its range.</summary>
+    public static double[] Encode(TierPolicy policy, WeightPlan weights) =>
+        [.. Encode(policy), .. weights.Searched.Select(w => Unlerp(0, w.Max, w.Weight.Get(policy)))];
+
+    /// <summary>
+    /// True when the six settings lie inside their ranges, every planned weight inside (0, its maximum], and every
+    /// other weight equals the basis tier's.
+    /// </summary>
+    public static bool IsInside(TierPolicy policy, TierPolicy basis, WeightPlan weights) =>
+        IsInside(policy)
+        && weights.Searched.All(w => w.Weight.Get(policy) > 0 && w.Weight.Get(policy) <= w.Max && w.Max <= WeightPlan.MaxWeight)
+        && weights.Kept.All(k => k.Weight.Get(policy) == k.Weight.Get(basis));
+
+    /// <summary>The policy a point of the search stands for: <paramref name="basis"/> with the six settings replaced.</summary>
     public static TierPolicy Decode(ReadOnlySpan<double> z, TierPolicy basis)
     {
         var gain = Lerp(Gain.Min, Gain.Max, z[0]);

@@ -22,7 +22,7 @@ public static class CalibrateCommand
     public const string Usage = """
         usage: cxengine calibrate (--events FILE.jsonl | --olist DIR) [--outcomes FILE.csv] [--tier NAME | --from TIER.json]
                                   [--split FRACTION | --split-at DATE] [--budget REPLAYS] [--seed N] [--fit-on all|surveys|outcomes]
-                                  --out FITTED-TIER.json [--plot DECILES.png]
+                                  [--weights auto|all|none] --out FITTED-TIER.json [--plot DECILES.png]
           --events    cx.v1 InteractionEvents, one proto3 JSON object per line (the form `import` reads)
           --olist     the folder of the Olist CSVs instead (orders -> open promises made at purchase and kept at
                       delivery, reviews -> SURVEY, and repeat purchase as the outcome)
@@ -33,6 +33,9 @@ public static class CalibrateCommand
           --split-at  fit before this instant, judge from it on (ISO 8601)
           --budget    replays the search may spend (1000)
           --fit-on    what the search ranks: survey answers, outcomes, or all (the mean of their ρ and 2·AUC−1)
+          --weights   signal weights searched besides γ, λ, η, β, tolerance fraction: auto (those of signals the events
+                      carry together with another one; the first of each group stays as its anchor), all (every weight
+                      but CSAT's, the anchor), none
         """;
 
     public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out, Console.Error, TimeProvider.System);
@@ -81,6 +84,13 @@ public static class CalibrateCommand
                 "surveys" => FitTarget.Surveys,
                 "outcomes" => FitTarget.Outcomes,
                 var other => throw new ArgumentException($"--fit-on: one of all, surveys, outcomes; got '{other}'"),
+            },
+            Weights = options.GetValueOrDefault("weights", "auto") switch
+            {
+                "auto" => WeightSearch.Auto,
+                "all" => WeightSearch.All,
+                "none" => WeightSearch.None,
+                var other => throw new ArgumentException($"--weights: one of auto, all, none; got '{other}'"),
             },
         };
         if (calibration.Budget < 10)
@@ -204,7 +214,7 @@ public static class CalibrateCommand
 
     private static Dictionary<string, string> ParseArguments(string[] args)
     {
-        string[] known = ["events", "olist", "outcomes", "tier", "from", "split", "split-at", "budget", "seed", "fit-on", "out", "plot"];
+        string[] known = ["events", "olist", "outcomes", "tier", "from", "split", "split-at", "budget", "seed", "fit-on", "weights", "out", "plot"];
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {

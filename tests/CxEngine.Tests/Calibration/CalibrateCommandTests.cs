@@ -78,7 +78,34 @@ public sealed class CalibrateCommandTests : IDisposable
             ExpectationRiseRate = fitted.ExpectationRiseRate,
             ExpectationFallRate = fitted.ExpectationFallRate,
             PromiseToleranceFraction = fitted.PromiseToleranceFraction,
+            // Contacts carry effort and resolution together: resolution is searched against effort, the anchor.
+            ResolutionWeight = fitted.ResolutionWeight,
         }, fitted);
+        Assert.Contains("resolution_weight searched", output);
+        Assert.Contains("effort_weight: left at the basis value (anchor of effort + resolution", output);
+        Assert.Contains("csat_weight, promise_weight, conduct_weight, complaint_weight, wait_weight, sentiment_weight: left at the basis value (never in an event with another weighted signal", output);
+    }
+
+    [Theory]
+    [InlineData("none", 0)]
+    [InlineData("all", 7)]
+    public async Task Calibrate_WeightsOption_SearchesTheWeightsItNames_AndKeepsTheOthersAtTheBasisValue(string mode, int searched)
+    {
+        WriteHistory(150);
+
+        var (code, output, error) = await Run("--events", PathOf("events.jsonl"), "--weights", mode, "--budget", "20", "--out", PathOf("fitted.json"));
+
+        Assert.True(code == 0, error);
+        Assert.Contains($"signal weights (--weights {mode}): ", output);
+        var fitted = ContractMapper.FromTier(JsonParser.Default.Parse<V1.TierPolicy>(File.ReadAllText(PathOf("fitted.json"))));
+        var basis = CxEngine.Scoring.TierPolicy.Standard;
+        Assert.Equal(searched, System.Text.RegularExpressions.Regex.Count(output, ": searched from 0 to "));
+        Assert.Equal(basis.CsatWeight, fitted.CsatWeight);
+        if (mode == "none")
+        {
+            Assert.Contains("none searched", output);
+            Assert.All(SignalWeight.All, w => Assert.Equal(w.Get(basis), w.Get(fitted)));
+        }
     }
 
     [Fact]
@@ -138,6 +165,8 @@ public sealed class CalibrateCommandTests : IDisposable
     [InlineData(new[] { "--events", "e.jsonl", "--frobnicate", "1" }, "unknown argument '--frobnicate'")]
     [InlineData(new[] { "--events", "e.jsonl", "--out", "x.json", "--tier", "basic", "--from", "t.json" }, "--from and --tier: give one of them")]
     [InlineData(new[] { "--events", "e.jsonl", "--out", "x.json", "--fit-on", "vibes" }, "--fit-on: one of all, surveys, outcomes")]
+    [InlineData(new[] { "--events", "e.jsonl", "--out", "x.json", "--weights", "some" }, "--weights: one of auto, all, none; got 'some'")]
+    [InlineData(new[] { "--events", "e.jsonl", "--out", "x.json", "--weights" }, "--weights: needs a value")]
     public async Task Calibrate_BadArguments_AreNamed(string[] args, string expected)
     {
         var (code, _, error) = await Run(args);

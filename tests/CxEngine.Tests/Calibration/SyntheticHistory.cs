@@ -30,8 +30,12 @@ internal static class SyntheticHistory
         return (V1.InteractionEvent evt, out CustomerEvent mapped) => validation.TryMap(evt, catalog, out mapped)?.ToString();
     }
 
-    /// <summary>Events of <paramref name="customers"/> customers over a year, and whether each came back (S above the truth's median).</summary>
-    public static (List<V1.InteractionEvent> Events, List<Outcome> Outcomes) Generate(int customers, int seed, TierPolicy truth, double noise = 0.35, bool openPromises = false)
+    /// <summary>
+    /// Events of <paramref name="customers"/> customers over a year, and whether each came back (S above the truth's median).
+    /// A contact carries effort and resolution, or what <paramref name="contact"/> draws.
+    /// </summary>
+    public static (List<V1.InteractionEvent> Events, List<Outcome> Outcomes) Generate(
+        int customers, int seed, TierPolicy truth, double noise = 0.35, bool openPromises = false, Func<Random, V1.Signals>? contact = null)
     {
         var random = new Random(seed);
         var mapper = Mapper();
@@ -108,7 +112,7 @@ internal static class SyntheticHistory
                 else
                 {
                     evt.Kind = V1.EventKind.Contact;
-                    evt.Signals = new V1.Signals { Effort = random.Next(1, 8), Resolved = random.NextDouble() < 0.7 };
+                    evt.Signals = contact?.Invoke(random) ?? new V1.Signals { Effort = random.Next(1, 8), Resolved = random.NextDouble() < 0.7 };
                 }
 
                 Apply(evt);
