@@ -70,8 +70,10 @@ public static class CxEngineHost
 
             if (!string.IsNullOrEmpty(rest.Url))
             {
-                // HTTP/1.1 for every HTTP stack; HTTP/2 with TLS (ALPN) or, in clear text, with prior knowledge.
-                Endpoints.Listen(kestrel, rest.Url, HttpProtocols.Http1AndHttp2, Listener.Rest);
+                // HTTP/1.1 for every HTTP stack, and HTTP/2 too over TLS (chosen by ALPN). Kestrel cannot offer both on
+                // one clear-text port, so a plain http URL is HTTP/1.1 only (asking for both would warn at every start).
+                var protocols = rest.Url.StartsWith("https:", StringComparison.OrdinalIgnoreCase) ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
+                Endpoints.Listen(kestrel, rest.Url, protocols, Listener.Rest);
             }
         });
         builder.UseOrleans(silo =>
