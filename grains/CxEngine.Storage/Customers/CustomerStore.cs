@@ -244,9 +244,9 @@ public sealed partial class CustomerStore(
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "DELETE FROM cx_events WHERE customer_id = @c AND position = @p AND event_id = @e";
-        Add(command, "c", commit.CustomerId, DbType.String);
-        Add(command, "p", 0L, DbType.Int64);
-        Add(command, "e", "", DbType.String);
+        command.AddParameter("c", commit.CustomerId, DbType.String);
+        command.AddParameter("p", 0L, DbType.Int64);
+        command.AddParameter("e", "", DbType.String);
         foreach (var entry in commit.Events)
         {
             command.Parameters["@p"].Value = entry.Position;
@@ -260,8 +260,8 @@ public sealed partial class CustomerStore(
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "SELECT 1 FROM cx_events WHERE customer_id = @c AND event_id = @e";
-        Add(command, "c", customerId, DbType.String);
-        Add(command, "e", eventId, DbType.String);
+        command.AddParameter("c", customerId, DbType.String);
+        command.AddParameter("e", eventId, DbType.String);
         return await command.ExecuteScalarAsync(cancellationToken) is not null and not DBNull;
     }
 
@@ -278,7 +278,7 @@ public sealed partial class CustomerStore(
             await using (var command = connection.CreateCommand())
             {
                 command.CommandText = "SELECT version, snapshot_position, snapshot FROM cx_customers WHERE customer_id = @c";
-                Add(command, "c", customerId, DbType.String);
+                command.AddParameter("c", customerId, DbType.String);
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);
                 if (await reader.ReadAsync(cancellationToken))
                 {
@@ -309,13 +309,13 @@ public sealed partial class CustomerStore(
                 WHERE c.customer_id > @after {(tier is null ? "" : "AND c.tier = @tier")}
                 ORDER BY c.customer_id LIMIT @limit
                 """;
-            Add(command, "after", afterCustomerId, DbType.String);
+            command.AddParameter("after", afterCustomerId, DbType.String);
             if (tier is not null)
             {
-                Add(command, "tier", tier, DbType.String);
+                command.AddParameter("tier", tier, DbType.String);
             }
 
-            Add(command, "limit", (long)limit, DbType.Int64);
+            command.AddParameter("limit", (long)limit, DbType.Int64);
             var page = new List<CustomerStanding>(limit);
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
@@ -341,7 +341,7 @@ public sealed partial class CustomerStore(
                 FROM cx_customers c LEFT JOIN cx_actions a ON a.action_id = c.open_action_id
                 WHERE c.customer_id = @c
                 """;
-            Add(command, "c", "", DbType.String);
+            command.AddParameter("c", "", DbType.String);
             foreach (var id in customerIds)
             {
                 command.Parameters["@c"].Value = id;
@@ -367,7 +367,7 @@ public sealed partial class CustomerStore(
             command.CommandText = $"SELECT COUNT(*) FROM cx_customers {(tier is null ? "" : "WHERE tier = @tier")}";
             if (tier is not null)
             {
-                Add(command, "tier", tier, DbType.String);
+                command.AddParameter("tier", tier, DbType.String);
             }
 
             return Convert.ToInt64(await command.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
@@ -388,8 +388,8 @@ public sealed partial class CustomerStore(
         {
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT customer_id FROM cx_customers WHERE promise_due_ticks <= @now ORDER BY promise_due_ticks LIMIT @limit";
-            Add(command, "now", now.Ticks, DbType.Int64);
-            Add(command, "limit", (long)limit, DbType.Int64);
+            command.AddParameter("now", now.Ticks, DbType.Int64);
+            command.AddParameter("limit", (long)limit, DbType.Int64);
             var ids = new List<string>();
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
@@ -424,8 +424,8 @@ public sealed partial class CustomerStore(
                         SELECT e.customer_id, e.position FROM cx_events e JOIN cx_customers c ON c.customer_id = e.customer_id
                         WHERE e.applied_ticks < @cutoff AND e.position <= c.snapshot_position LIMIT @chunk)
                     """;
-                Add(command, "cutoff", cutoff.Ticks, DbType.Int64);
-                Add(command, "chunk", chunk, DbType.Int32);
+                command.AddParameter("cutoff", cutoff.Ticks, DbType.Int64);
+                command.AddParameter("chunk", chunk, DbType.Int32);
                 return await command.ExecuteNonQueryAsync(ct);
             });
             removed += n;
@@ -450,7 +450,7 @@ public sealed partial class CustomerStore(
         command.CommandText = sql;
         foreach (var (name, value) in parameters)
         {
-            Add(command, name, value, value is string ? DbType.String : DbType.Int64);
+            command.AddParameter(name, value, value is string ? DbType.String : DbType.Int64);
         }
 
         var entries = new List<EventLogEntry>();
@@ -476,8 +476,6 @@ public sealed partial class CustomerStore(
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static void Add(DbCommand command, string name, object value, DbType type) => command.AddParameter(name, value, type);
-
     /// <summary>The writer's connection lives long: its two hot statements are prepared once and only rebound.</summary>
     private sealed class Prepared
     {
@@ -485,27 +483,27 @@ public sealed partial class CustomerStore(
         {
             InsertEvent = connection.CreateCommand();
             InsertEvent.CommandText = CustomerStore.InsertEvent;
-            Add(InsertEvent, "c", "", DbType.String);
-            Add(InsertEvent, "p", 0L, DbType.Int64);
-            Add(InsertEvent, "e", "", DbType.String);
-            Add(InsertEvent, "t", 0L, DbType.Int64);
-            Add(InsertEvent, "b", Array.Empty<byte>(), DbType.Binary);
+            InsertEvent.AddParameter("c", "", DbType.String);
+            InsertEvent.AddParameter("p", 0L, DbType.Int64);
+            InsertEvent.AddParameter("e", "", DbType.String);
+            InsertEvent.AddParameter("t", 0L, DbType.Int64);
+            InsertEvent.AddParameter("b", Array.Empty<byte>(), DbType.Binary);
 
             UpsertCustomer = connection.CreateCommand();
             UpsertCustomer.CommandText = CustomerStore.UpsertCustomer;
-            Add(UpsertCustomer, "c", "", DbType.String);
-            Add(UpsertCustomer, "tier", "", DbType.String);
-            Add(UpsertCustomer, "score", 0d, DbType.Double);
-            Add(UpsertCustomer, "expectation", 0d, DbType.Double);
-            Add(UpsertCustomer, "events", 0L, DbType.Int64);
-            Add(UpsertCustomer, "last", 0L, DbType.Int64);
-            Add(UpsertCustomer, "action", DBNull.Value, DbType.String);
-            Add(UpsertCustomer, "snapshot_position", 0L, DbType.Int64);
-            Add(UpsertCustomer, "snapshot", Array.Empty<byte>(), DbType.Binary);
-            Add(UpsertCustomer, "has_snapshot", 0, DbType.Int32);
-            Add(UpsertCustomer, "t", 0L, DbType.Int64);
-            Add(UpsertCustomer, "expected", 0L, DbType.Int64);
-            Add(UpsertCustomer, "promise_due", DBNull.Value, DbType.Int64);
+            UpsertCustomer.AddParameter("c", "", DbType.String);
+            UpsertCustomer.AddParameter("tier", "", DbType.String);
+            UpsertCustomer.AddParameter("score", 0d, DbType.Double);
+            UpsertCustomer.AddParameter("expectation", 0d, DbType.Double);
+            UpsertCustomer.AddParameter("events", 0L, DbType.Int64);
+            UpsertCustomer.AddParameter("last", 0L, DbType.Int64);
+            UpsertCustomer.AddParameter("action", DBNull.Value, DbType.String);
+            UpsertCustomer.AddParameter("snapshot_position", 0L, DbType.Int64);
+            UpsertCustomer.AddParameter("snapshot", Array.Empty<byte>(), DbType.Binary);
+            UpsertCustomer.AddParameter("has_snapshot", 0, DbType.Int32);
+            UpsertCustomer.AddParameter("t", 0L, DbType.Int64);
+            UpsertCustomer.AddParameter("expected", 0L, DbType.Int64);
+            UpsertCustomer.AddParameter("promise_due", DBNull.Value, DbType.Int64);
         }
 
         public DbCommand InsertEvent { get; }

@@ -109,12 +109,10 @@ public sealed class GroupCommitGrainStorage(CxDatabase database, string serviceI
 
     private void AddKey(DbCommand command, string stateName, GrainId grainId)
     {
-        Add(command, "s", serviceId, DbType.String);
-        Add(command, "n", stateName, DbType.String);
-        Add(command, "g", grainId.ToString(), DbType.String);
+        command.AddParameter("s", serviceId, DbType.String);
+        command.AddParameter("n", stateName, DbType.String);
+        command.AddParameter("g", grainId.ToString(), DbType.String);
     }
-
-    private static void Add(DbCommand command, string name, object value, DbType type) => command.AddParameter(name, value, type);
 
     private sealed class PreparedWrites
     {
@@ -132,14 +130,14 @@ public sealed class GroupCommitGrainStorage(CxDatabase database, string serviceI
         {
             var command = connection.CreateCommand();
             command.CommandText = sql;
-            Add(command, "s", "", DbType.String);
-            Add(command, "n", "", DbType.String);
-            Add(command, "g", "", DbType.String);
-            Add(command, "p", DBNull.Value, DbType.Binary);
-            Add(command, "t", 0L, DbType.Int64);
+            command.AddParameter("s", "", DbType.String);
+            command.AddParameter("n", "", DbType.String);
+            command.AddParameter("g", "", DbType.String);
+            command.AddParameter("p", DBNull.Value, DbType.Binary);
+            command.AddParameter("t", 0L, DbType.Int64);
             if (withVersion)
             {
-                Add(command, "v", 0L, DbType.Int64);
+                command.AddParameter("v", 0L, DbType.Int64);
             }
 
             return command;
