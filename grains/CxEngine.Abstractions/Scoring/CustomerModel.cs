@@ -174,8 +174,9 @@ public static class CustomerModel
     private static ModelStep Step(StoredCustomer next, string customerId, string eventId, in ScoringEvent evt, Channel channel, TierPolicy policy, DateTime now)
     {
         next.Position++;
-        var result = ScoringStep.HasExperience(evt) ? ScoringStep.Apply(next.Score, evt, policy, next.OpenAction?.Severity ?? next.ResolvedEpisode) : default;
-        if (!ScoringStep.HasExperience(evt) || double.IsNaN(result.Explanation.Experience))
+        var scored = ScoringStep.HasExperience(evt);
+        var result = scored ? ScoringStep.Apply(next.Score, evt, policy, next.OpenAction?.Severity ?? next.ResolvedEpisode) : default;
+        if (!scored || double.IsNaN(result.Explanation.Experience))
         {
             // Only promises registered, or only signals the tier weighs 0: recorded, nothing scored.
             return new ModelStep(next.Position, eventId, new LoggedEvent(evt, channel, policy.Name, ScoreExplanation.Unchanged(next.Score)), null);

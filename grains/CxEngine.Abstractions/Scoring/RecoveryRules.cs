@@ -24,13 +24,8 @@ public static class RecoveryRules
             case RecoveryDecisionKind.Escalate when customer.OpenAction is { } open:
                 // A more severe action is due sooner, never later than it already was.
                 var escalatedDue = now + policy.SlaFor(decision.Severity);
-                return customer.OpenAction = WithPlaybook(Change(open, ActionChange.Escalated, now), decision.Severity, policy) with
+                return customer.OpenAction = Fallen(open, ActionChange.Escalated, ActionStatus.Escalated, decision.Severity, score, policy, now) with
                 {
-                    Status = ActionStatus.Escalated,
-                    Tier = policy.Name,
-                    Score = score.Score,
-                    Expectation = score.Expectation,
-                    Baseline = policy.Baseline,
                     DueBy = open.DueBy < escalatedDue ? open.DueBy : escalatedDue,
                 };
 
@@ -39,13 +34,8 @@ public static class RecoveryRules
                 // One action per episode: a fall soon after a recovered close opens that same action again.
                 customer.LastRecovered = null;
                 customer.LastRecoveredAtTicks = 0;
-                return customer.OpenAction = WithPlaybook(Change(last, ActionChange.Reopened, now), decision.Severity, policy) with
+                return customer.OpenAction = Fallen(last, ActionChange.Reopened, ActionStatus.Open, decision.Severity, score, policy, now) with
                 {
-                    Status = ActionStatus.Open,
-                    Tier = policy.Name,
-                    Score = score.Score,
-                    Expectation = score.Expectation,
-                    Baseline = policy.Baseline,
                     TriggerEventId = eventId,
                     DueBy = now + policy.SlaFor(decision.Severity),
                     ClosedByEventId = null,
@@ -150,6 +140,18 @@ public static class RecoveryRules
     /// <summary>The (at most three) recent changes that cost the most score, worst first.</summary>
     public static ScoreChangeRecord[] CostliestReasons(IEnumerable<ScoreChangeRecord> recent) =>
         [.. recent.Where(c => c.Delta < 0).OrderBy(c => c.Delta).Take(3)];
+
+    /// <summary>The action's next revision after a fall: its new severity's playbook, and where the customer stands now.</summary>
+    private static RecoveryActionRecord Fallen(
+        RecoveryActionRecord action, ActionChange change, ActionStatus status, Severity severity, in ScoreState score, TierPolicy policy, DateTime now) =>
+        WithPlaybook(Change(action, change, now), severity, policy) with
+        {
+            Status = status,
+            Tier = policy.Name,
+            Score = score.Score,
+            Expectation = score.Expectation,
+            Baseline = policy.Baseline,
+        };
 
     /// <summary>The action at a severity: the playbook's steps, its compensation, and whether that needs approval.</summary>
     public static RecoveryActionRecord WithPlaybook(RecoveryActionRecord action, Severity severity, TierPolicy policy)

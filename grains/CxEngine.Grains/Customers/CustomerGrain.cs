@@ -201,16 +201,16 @@ public sealed partial class CustomerGrain(
             return 0;
         }
 
-        var before = _state;
         _state = result.State;
-        var (logged, actions) = await LogStepsAsync(result.Steps, now, []);
+        var logged = new List<EventLogEntry>(result.Steps.Count);
+        var actions = new List<RecoveryActionRecord>();
+        await AppendStepsAsync(result.Steps, now, logged, actions);
         try
         {
             await CommitAsync(logged, actions, writeSnapshot: true);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            _state = before;
             LogWriteFailed(logger, ex, CustomerId, 0);
             await ReloadAsync();
             throw new StorageUnavailableException("storage is unavailable; the missed promises were not applied and will be again", ex);
@@ -273,16 +273,17 @@ public sealed partial class CustomerGrain(
             }
 
             _state = result.State;
-            var (entries, changes) = await LogStepsAsync(result.Steps, now, logged);
-            logged.AddRange(entries);
-            actions.AddRange(changes);
-            foreach (var entry in entries)
+            var first = logged.Count;
+            var action = await AppendStepsAsync(result.Steps, now, logged, actions);
+            for (var j = first; j < logged.Count - 1; j++)
             {
-                _recent.Add(RecentEventIds.Hash(entry.EventId));
+                _recent.Add(RecentEventIds.Hash(logged[j].EventId)); // the missed promises applied before the event
             }
 
+            _recent.Add(idHash);
+
             // The event's own entry is the last; an action a missed promise before it changed is reported too.
-            outcomes[i] = new EventOutcome(evt.EventId, EventStatus.Applied, Snapshot(policy), entries[^1].ToChange(), changes.Count > 0 ? changes[^1] : null);
+            outcomes[i] = new EventOutcome(evt.EventId, EventStatus.Applied, Snapshot(policy), logged[^1].ToChange(), action);
         }
 
         // What the log alone does not carry (the action, a resolved episode, the tier, the open promises) goes into
@@ -297,17 +298,17 @@ public sealed partial class CustomerGrain(
     }
 
     /// <summary>
-    /// The model's steps as log entries; an action a step raised, escalated or reopened gets its reasons, the
-    /// costliest recent changes (this batch's, then the log's tail: read only then, which is rare).
+    /// Appends the model's steps to the batch as log entries, and the actions they changed; an action a step raised,
+    /// escalated or reopened gets its reasons, the costliest recent changes (the batch's, then the log's tail: read
+    /// only then, which is rare). Returns the last action the steps changed, or null.
     /// </summary>
-    private async Task<(List<EventLogEntry> Entries, List<RecoveryActionRecord> Actions)> LogStepsAsync(
-        IReadOnlyList<ModelStep> steps, DateTime now, List<EventLogEntry> earlierInBatch)
+    private async Task<RecoveryActionRecord?> AppendStepsAsync(
+        IReadOnlyList<ModelStep> steps, DateTime now, List<EventLogEntry> logged, List<RecoveryActionRecord> actions)
     {
-        var entries = new List<EventLogEntry>(steps.Count);
-        var actions = new List<RecoveryActionRecord>();
+        RecoveryActionRecord? last = null;
         foreach (var step in steps)
         {
-            entries.Add(new EventLogEntry(step.Position, step.EventId, now, step.Body));
+            logged.Add(new EventLogEntry(step.Position, step.EventId, now, step.Body));
             if (step.Action is not { } action)
             {
                 continue;
@@ -315,18 +316,18 @@ public sealed partial class CustomerGrain(
 
             if (RecoveryRules.NeedsReasons(action.Change))
             {
-                action = action with { Reasons = await CostliestChangesAsync([.. earlierInBatch, .. entries]) };
+                action = action with { Reasons = await CostliestChangesAsync(logged) };
                 if (_state.OpenAction is { } open && open.ActionId == action.ActionId && open.Revision == action.Revision)
                 {
                     _state.OpenAction = action;
                 }
             }
 
-            actions.Add(action);
+            actions.Add(last = action);
             LogActionChanged(logger, action.ActionId, action.Change, action.Severity, action.Score, action.Baseline);
         }
 
-        return (entries, actions);
+        return last;
     }
 
     private EventOutcome[] Acknowledge(PendingBatch pending, CommitResult result)
