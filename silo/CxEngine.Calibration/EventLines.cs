@@ -49,13 +49,35 @@ public static class EventLines
                 throw new CalibrationInputException($"{name}:{lineNumber}: not valid JSON: {ex.Message}");
             }
 
-            if (mapper(evt, out var mapped) is { } problem)
+            if (Map(evt, $"{name}:{lineNumber}", mapper, rejected) is { } mapped)
             {
-                rejected.Add($"{name}:{lineNumber}: {problem}");
-                continue;
+                yield return mapped;
             }
-
-            yield return (evt.CustomerId, mapped);
         }
+    }
+
+    /// <summary>Events from anywhere (<paramref name="where"/> names each in a report) through the engine's validation.</summary>
+    public static IEnumerable<(string CustomerId, CustomerEvent Event)> Map(
+        IEnumerable<V1.InteractionEvent> events, Func<V1.InteractionEvent, string> where, EventMapper mapper, ICollection<string> rejected)
+    {
+        foreach (var evt in events)
+        {
+            if (Map(evt, where(evt), mapper, rejected) is { } mapped)
+            {
+                yield return mapped;
+            }
+        }
+    }
+
+    /// <summary>One event as the engine would take it, or null (and the reason in <paramref name="rejected"/>) when it would refuse it.</summary>
+    private static (string CustomerId, CustomerEvent Event)? Map(V1.InteractionEvent evt, string where, EventMapper mapper, ICollection<string> rejected)
+    {
+        if (mapper(evt, out var mapped) is { } problem)
+        {
+            rejected.Add($"{where}: {problem}");
+            return null;
+        }
+
+        return (evt.CustomerId, mapped);
     }
 }

@@ -6,8 +6,10 @@ using CxEngine.Policies;
 using CxEngine.Scoring;
 using CxEngine.Silo.Ingest;
 using CxEngine.Silo.Services;
+using CxEngine.Silo.Tools;
 using Google.Protobuf;
 using V1 = CxEngine.Contracts.V1;
+
 
 namespace CxEngine.Silo.Hosting;
 
@@ -137,16 +139,7 @@ public static class CalibrateCommand
                 throw new ArgumentException("--from and --tier: give one of them (the file names its tier)");
             }
 
-            V1.TierPolicy wire;
-            try
-            {
-                wire = JsonParser.Default.Parse<V1.TierPolicy>(await File.ReadAllTextAsync(fromPath));
-            }
-            catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidJsonException)
-            {
-                throw new ArgumentException($"--from: {fromPath} is not a cx.v1.TierPolicy in proto3 JSON: {ex.Message}");
-            }
-
+            var wire = await TierPolicyFile.ReadAsync(fromPath, "--from");
             var policy = ContractMapper.FromTier(wire);
             return policy.Validate() is { } problem ? throw new ArgumentException($"--from: {fromPath}: {problem.Field}: {problem.Problem}") : policy;
         }
@@ -158,7 +151,7 @@ public static class CalibrateCommand
 
     private static CalibrationInput Load(Dictionary<string, string> options, TimeProvider clock, TextWriter output)
     {
-        var validation = new EventValidation(clock, 86_400);
+        var validation = new EventValidation(clock, new IngestOptions().MaxClockSkewSeconds);
         var catalog = new TierCatalog(0, "standard", TierPolicy.Defaults);
         EventMapper mapper = (V1.InteractionEvent evt, out CustomerEvent mapped) => validation.TryMap(evt, catalog, out mapped)?.ToString();
         var hasEvents = options.TryGetValue("events", out var eventsPath);
@@ -170,31 +163,24 @@ public static class CalibrateCommand
 
         IReadOnlyList<Outcome> outcomes = options.TryGetValue("outcomes", out var outcomesPath) ? OutcomeCsv.Read(outcomesPath) : [];
         var rejected = new List<string>();
+        IEnumerable<(string, CustomerEvent)> mapped;
         if (hasEvents)
         {
-            var fromFile = CalibrationInput.FromEvents(EventLines.Read(eventsPath!, mapper, rejected), outcomes);
-            Report(rejected, output);
-            return fromFile;
+            mapped = EventLines.Read(eventsPath!, mapper, rejected);
         }
-
-        var (events, repeat, counts) = OlistSource.Read(olistDir!);
-        output.WriteLine(
-            $"olist: {counts.Orders} orders ({counts.OrdersWithoutCustomer} without a known customer, {counts.CanceledOrUnavailable} canceled or unavailable, {counts.Inconsistent} with inconsistent times), {counts.DeliveryEvents} delivered, " +
-            $"{counts.Reviews} reviews ({counts.ReviewsWithoutOrder} without a known order); {counts.Outcomes} first orders judged for a repeat purchase, {counts.Returned} came back ({counts.ReturnedBeforeExperience} who ordered again before their first order arrived or was reviewed left out)");
-        var mapped = new List<(string, CustomerEvent)>();
-        foreach (var evt in events)
+        else
         {
-            if (mapper(evt, out var m) is { } problem)
-            {
-                rejected.Add($"{olistDir}: event {evt.EventId}: {problem}");
-                continue;
-            }
-
-            mapped.Add((evt.CustomerId, m));
+            var (events, repeat, counts) = OlistSource.Read(olistDir!);
+            output.WriteLine(
+                $"olist: {counts.Orders} orders ({counts.OrdersWithoutCustomer} without a known customer, {counts.CanceledOrUnavailable} canceled or unavailable, {counts.Inconsistent} with inconsistent times), {counts.DeliveryEvents} delivered, " +
+                $"{counts.Reviews} reviews ({counts.ReviewsWithoutOrder} without a known order); {counts.Outcomes} first orders judged for a repeat purchase, {counts.Returned} came back ({counts.ReturnedBeforeExperience} who ordered again before their first order arrived or was reviewed left out)");
+            mapped = EventLines.Map(events, evt => $"{olistDir}: event {evt.EventId}", mapper, rejected);
+            outcomes = outcomesPath is null ? repeat : outcomes;
         }
 
+        var input = CalibrationInput.FromEvents(mapped, outcomes);
         Report(rejected, output);
-        return CalibrationInput.FromEvents(mapped, outcomesPath is null ? repeat : outcomes);
+        return input;
     }
 
     /// <summary>Events the engine would reject are left out, as the engine leaves them out; say how many, and the first few.</summary>

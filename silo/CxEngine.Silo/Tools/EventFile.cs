@@ -32,7 +32,7 @@ public static class EventFile
 
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
 
-    public static bool IsCsv(string path) => path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase);
+    private static bool IsCsv(string path) => path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase);
 
     public static async Task ReadAsync(string path, Action<FileEvent> onEvent, Action<MalformedLine> onMalformed, CancellationToken cancellationToken)
     {
@@ -189,9 +189,8 @@ public static class EventFile
             return default;
         }
 
-        var descriptor = typeof(TEnum) == typeof(V1.EventKind) ? V1.TypesReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("EventKind")
-            : typeof(TEnum) == typeof(V1.Channel) ? V1.TypesReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("Channel")
-            : V1.TypesReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("ConductIssue");
+        // The generated C# enums carry their proto names.
+        var descriptor = V1.TypesReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>(typeof(TEnum).Name);
         var name = text.ToUpperInvariant();
         var value = descriptor.FindValueByName(name) ?? descriptor.FindValueByName(prefix + name)
             ?? throw new FormatException($"{column}: '{text}' is not one of {string.Join(", ", descriptor.Values.Skip(1).Select(v => v.Name[prefix.Length..]))}");

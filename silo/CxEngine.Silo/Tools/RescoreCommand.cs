@@ -15,6 +15,7 @@ public static class RescoreCommand
     public static async Task<int> RunAsync(string[] args)
     {
         var request = new V1.RescoreRequest();
+        string? url = null, apiKey = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -29,10 +30,22 @@ public static class RescoreCommand
                     request.CustomerIds.Add(args[++i]);
                     break;
                 case "--policy" when i + 1 < args.Length:
-                    request.Policies.Add(JsonParser.Default.Parse<V1.TierPolicy>(await File.ReadAllTextAsync(args[++i])));
+                    try
+                    {
+                        request.Policies.Add(await TierPolicyFile.ReadAsync(args[++i], "--policy"));
+                    }
+                    catch (Exception ex) when (ex is ArgumentException or IOException)
+                    {
+                        await Console.Error.WriteLineAsync(ex.Message);
+                        return 2;
+                    }
+
                     break;
-                case "--url" or "--api-key" when i + 1 < args.Length:
-                    i++;
+                case "--url" when i + 1 < args.Length:
+                    url = args[++i];
+                    break;
+                case "--api-key" when i + 1 < args.Length:
+                    apiKey = args[++i];
                     break;
                 default:
                     await Console.Error.WriteLineAsync("usage: cxengine rescore [--tier T]... [--customer ID]... [--policy FILE.json]... [--apply] [--url URL] [--api-key KEY]");
@@ -42,7 +55,7 @@ public static class RescoreCommand
 
         try
         {
-            var report = await RescoreAsync(request, EngineConnection.From(ToolArguments.Parse(args, "apply")), ToolConsole.Create(), CancellationToken.None);
+            var report = await RescoreAsync(request, EngineConnection.Create(url, apiKey), ToolConsole.Create(), CancellationToken.None);
             Console.WriteLine(JsonFormatter.Default.Format(report));
             return 0;
         }

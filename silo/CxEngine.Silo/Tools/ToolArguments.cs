@@ -48,8 +48,6 @@ public sealed class ToolArguments
 
     public string Get(string name, string fallback) => _options.GetValueOrDefault(name) ?? fallback;
 
-    public bool Has(string name) => _options.ContainsKey(name);
-
     public int GetInt(string name, int fallback, int min, int max)
     {
         if (Get(name) is not { } text)
@@ -66,10 +64,11 @@ public sealed class ToolArguments
 /// <summary>Where a tool finds the engine and how it signs in.</summary>
 public sealed record EngineConnection(string Url, string? ApiKey)
 {
-    public const string DefaultUrl = "http://localhost:50051";
+    public static EngineConnection From(ToolArguments args) => Create(args.Get("url"), args.Get("api-key"));
 
-    public static EngineConnection From(ToolArguments args) =>
-        new(args.Get("url", DefaultUrl), args.Get("api-key") ?? Environment.GetEnvironmentVariable("CXENGINE_API_KEY"));
+    /// <summary>The engine at <paramref name="url"/> (default: the engine's own default gRPC address), with the key given or CXENGINE_API_KEY.</summary>
+    public static EngineConnection Create(string? url, string? apiKey) =>
+        new(url ?? Hosting.CxEngineHost.DefaultUrl, apiKey ?? Environment.GetEnvironmentVariable("CXENGINE_API_KEY"));
 
     public global::Grpc.Net.Client.GrpcChannel OpenChannel() => global::Grpc.Net.Client.GrpcChannel.ForAddress(Url,
         new global::Grpc.Net.Client.GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 });
