@@ -64,14 +64,6 @@ public sealed record ScoreChangeRecord(
     [Id(13)] public bool Unscored { get; init; }
 
     public double Delta => ScoreAfter - ScoreBefore;
-
-    public static ScoreChangeRecord From(CustomerEvent evt, in ScoreExplanation x, DateTime appliedAt) => new(
-        evt.EventId, evt.Event.Kind, evt.Channel, evt.Event.OccurredAt,
-        x.Experience, x.ExpectationBefore, x.Disconfirmation, x.EventSatisfaction,
-        x.ScoreBefore, x.Decay, x.ScoreAfter, x.ExpectationAfter, appliedAt)
-    {
-        Unscored = x.Unscored,
-    };
 }
 
 /// <summary>What one entry of the action log records.</summary>

@@ -22,6 +22,10 @@ public sealed record TierCatalog(
         return null;
     }
 
+    /// <summary>The tier of that name, or (unknown or none given) the default tier.</summary>
+    public TierPolicy FindOrDefault(string? name) =>
+        (name is null ? null : Find(name)) ?? Find(DefaultTier) ?? throw new InvalidOperationException($"the catalog has no tier '{name}' and no default tier '{DefaultTier}'");
+
     public string KnownNames => string.Join(", ", Tiers.Select(t => t.Name).Order(StringComparer.Ordinal));
 }
 

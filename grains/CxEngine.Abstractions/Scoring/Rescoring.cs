@@ -22,12 +22,6 @@ public sealed class Rescoring(Func<string, TierPolicy> policyFor, string custome
 
     public long EventsReplayed { get; private set; }
 
-    /// <summary>Actions the replay raised or reopened along the way (historical: for the record, never raised again).</summary>
-    public int Raised { get; private set; }
-
-    /// <summary>Actions the replay saw recover along the way.</summary>
-    public int Recovered { get; private set; }
-
     /// <summary>Starts a customer that has no events yet (or none kept) at its tier's initial state.</summary>
     public void Begin(TierPolicy policy)
     {
@@ -61,18 +55,17 @@ public sealed class Rescoring(Func<string, TierPolicy> policyFor, string custome
         var result = CustomerModel.Apply(_customer, customerId, evt, policy, entry.AppliedAt);
         _customer = result.State;
         EventsReplayed++;
-        foreach (var step in result.Steps)
+    }
+
+    /// <summary>Ends the fold: a customer none of whose events were replayed stands at its current tier's initial state.</summary>
+    public Rescoring End(TierPolicy currentTier)
+    {
+        if (!_customer.Exists)
         {
-            switch (step.Action?.Change)
-            {
-                case ActionChange.Raised or ActionChange.Reopened:
-                    Raised++;
-                    break;
-                case ActionChange.Recovered:
-                    Recovered++;
-                    break;
-            }
+            Begin(currentTier);
         }
+
+        return this;
     }
 
     private void Seed(in ScoreExplanation before, TierPolicy policy)
@@ -100,12 +93,7 @@ public sealed class Rescoring(Func<string, TierPolicy> policyFor, string custome
             fold.Apply(entry);
         }
 
-        if (!fold._customer.Exists)
-        {
-            fold.Begin(currentTier);
-        }
-
-        return fold;
+        return fold.End(currentTier);
     }
 
     /// <summary>

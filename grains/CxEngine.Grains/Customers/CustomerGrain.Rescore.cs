@@ -44,7 +44,7 @@ public sealed partial class CustomerGrain : ICustomerRescoring
 
         var fold = await CustomerRescorer.ReplayAsync(store, CustomerId, _state.Position, _state.Tier!, after);
         var result = CustomerRescorer.Summarize(CustomerId, _state, fold, before, after);
-        var policy = CustomerRescorer.PolicyFor(after, _state.Tier!);
+        var policy = after.FindOrDefault(_state.Tier);
         var now = Now;
 
         _state.Score = fold.Score;

@@ -170,7 +170,7 @@ public sealed partial class CustomerGrain(
     {
         ThrowIfStale();
         var catalog = await tiers.GetAsync();
-        var policy = _state.OpenAction is { } open ? catalog.Find(open.Tier) ?? PolicyOf(catalog) : PolicyOf(catalog);
+        var policy = catalog.FindOrDefault(_state.OpenAction?.Tier ?? _state.Tier);
         if (RecoveryRules.Overdue(_state.OpenAction, actionId, policy, Now) is not { } overdue)
         {
             return; // acknowledged, closed, or already given a new deadline: nothing is overdue
@@ -190,7 +190,7 @@ public sealed partial class CustomerGrain(
             return 0;
         }
 
-        var policy = PolicyOf(await tiers.GetAsync());
+        var policy = (await tiers.GetAsync()).FindOrDefault(_state.Tier);
         var now = Now;
         var result = CustomerModel.ApplyDuePromises(_state, CustomerId, policy, now.Ticks, now);
         if (result.Steps.Count == 0)
@@ -364,7 +364,7 @@ public sealed partial class CustomerGrain(
     private async Task<CommitResult> CommitAsync(IReadOnlyList<EventLogEntry> logged, IReadOnlyList<RecoveryActionRecord> actions, bool writeSnapshot)
     {
         // The earliest open-promise deadline goes into the customer's row: the index the promise sweep reads.
-        var promiseDue = _state.OpenPromises.IsDefaultOrEmpty ? null : CustomerModel.NextDeadlineTicks(_state, PolicyOf(await tiers.GetAsync()));
+        var promiseDue = _state.OpenPromises.IsDefaultOrEmpty ? null : CustomerModel.NextDeadlineTicks(_state, (await tiers.GetAsync()).FindOrDefault(_state.Tier));
         var result = await store.CommitAsync(new CustomerCommit(CustomerId, _version, _state, logged, actions, writeSnapshot, promiseDue), Now);
         _version = result.Version;
         if (writeSnapshot || result.Version == 1)
@@ -493,7 +493,7 @@ public sealed partial class CustomerGrain(
         }
     }
 
-    private CustomerSnapshot Snapshot(TierCatalog catalog) => Snapshot(PolicyOf(catalog));
+    private CustomerSnapshot Snapshot(TierCatalog catalog) => Snapshot(catalog.FindOrDefault(_state.Tier));
 
     private CustomerSnapshot Snapshot(TierPolicy policy) => new(
         CustomerId,
@@ -504,8 +504,6 @@ public sealed partial class CustomerGrain(
         _state.Position,
         _state.Score.HasEvents ? new DateTime(_state.Score.LastEventAtTicks, DateTimeKind.Utc) : null,
         _state.OpenAction);
-
-    private TierPolicy PolicyOf(TierCatalog catalog) => catalog.Find(_state.Tier ?? catalog.DefaultTier) ?? catalog.Find(catalog.DefaultTier)!;
 
     private sealed record PendingBatch(
         EventOutcome[] Outcomes, List<EventLogEntry> Logged, List<RecoveryActionRecord> Actions, bool SnapshotDue);

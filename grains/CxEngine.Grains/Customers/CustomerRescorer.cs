@@ -17,7 +17,7 @@ public static class CustomerRescorer
     public static async Task<Rescoring> ReplayAsync(
         CustomerStore store, string customerId, long upToPosition, string currentTier, TierCatalog catalog, CancellationToken cancellationToken = default)
     {
-        var fold = new Rescoring(tier => PolicyFor(catalog, tier), customerId);
+        var fold = new Rescoring(catalog.FindOrDefault, customerId);
         var after = 0L;
         while (after < upToPosition)
         {
@@ -35,12 +35,7 @@ public static class CustomerRescorer
             after = page[^1].Position;
         }
 
-        if (fold.EventsReplayed == 0)
-        {
-            fold.Begin(PolicyFor(catalog, currentTier));
-        }
-
-        return fold;
+        return fold.End(catalog.FindOrDefault(currentTier));
     }
 
     /// <summary>What a dry run reports for a customer: its stored state (snapshot + log) against the replay.</summary>
@@ -67,13 +62,11 @@ public static class CustomerRescorer
             customerId,
             current.Score.Score,
             fold.Score.Score,
-            current.Score.Score < PolicyFor(before, tier).Baseline,
-            fold.Score.Score < PolicyFor(after, tier).Baseline,
+            current.Score.Score < before.FindOrDefault(tier).Baseline,
+            fold.Score.Score < after.FindOrDefault(tier).Baseline,
             fold.EventsReplayed,
             decision.Kind,
             decision.Severity);
     }
 
-    public static TierPolicy PolicyFor(TierCatalog catalog, string tier) =>
-        catalog.Find(tier) ?? catalog.Find(catalog.DefaultTier) ?? throw new InvalidOperationException($"the catalog has no tier '{tier}' and no default tier");
 }

@@ -140,7 +140,7 @@ public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery, 
             page = await customers.ReadStandingsAsync(request.Tier.Length > 0 ? request.Tier : null, after, Page, context.CancellationToken);
             foreach (var c in page)
             {
-                var baseline = (catalog.Find(c.Tier) ?? catalog.Find(catalog.DefaultTier)!).Baseline;
+                var baseline = catalog.FindOrDefault(c.Tier).Baseline;
                 await responseStream.WriteAsync(ContractMapper.ToScore(new CustomerSnapshot(
                     c.CustomerId, c.Tier, c.Score, c.Expectation, baseline, c.EventsApplied, c.LastEventAt, c.OpenAction)), context.CancellationToken);
             }
