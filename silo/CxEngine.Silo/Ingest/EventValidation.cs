@@ -33,6 +33,8 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
     /// <summary>Events before this are taken for a broken clock or a unit mistake (seconds vs milliseconds).</summary>
     public static readonly DateTime EarliestEventTime = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
+    private static readonly long EarliestEventSeconds = Timestamp.FromDateTime(EarliestEventTime).Seconds;
+
     /// <summary>How far ahead a promise may be due: a year, and a little.</summary>
     public static readonly TimeSpan MaxPromiseAhead = TimeSpan.FromDays(400);
 
@@ -57,7 +59,10 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
             return badCustomer;
         }
 
-        if (CheckEventTime("occurred_at", request.OccurredAt, required: true, out var occurredAt) is { } badTime)
+        // The clock is read once per event: every time on it is judged against the same "now".
+        var now = clock.GetUtcNow().UtcDateTime;
+        var latest = now.AddSeconds(maxClockSkewSeconds);
+        if (CheckEventTime("occurred_at", request.OccurredAt, required: true, out var occurredAt, latest) is { } badTime)
         {
             return badTime;
         }
@@ -88,7 +93,7 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
             tier = request.Tier;
         }
 
-        if (MapSignals(request.Signals, out var signals) is { } badSignal)
+        if (MapSignals(request.Signals, latest, now + MaxPromiseAhead, out var signals) is { } badSignal)
         {
             return badSignal;
         }
@@ -127,7 +132,7 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
         return IsWellFormed(value) ? null : new FieldError(field, "must not contain control characters or broken UTF-16");
     }
 
-    private FieldError? MapSignals(V1.Signals? s, out Signals signals)
+    private static FieldError? MapSignals(V1.Signals? s, DateTime latest, DateTime latestPromised, out Signals signals)
     {
         signals = default;
         if (s is null)
@@ -182,7 +187,7 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
         PromiseSignal? promise = null;
         if (s.Promise is { } p)
         {
-            if (MapPromise(p, out var mappedPromise) is { } badPromise)
+            if (MapPromise(p, latest, latestPromised, out var mappedPromise) is { } badPromise)
             {
                 return badPromise;
             }
@@ -204,26 +209,25 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
         return null;
     }
 
-    private FieldError? MapPromise(V1.Promise p, out PromiseSignal promise)
+    private static FieldError? MapPromise(V1.Promise p, DateTime latest, DateTime latestPromised, out PromiseSignal promise)
     {
         promise = default;
-        var ahead = clock.GetUtcNow().UtcDateTime + MaxPromiseAhead;
-        if (CheckEventTime("signals.promise.promised_at", p.PromisedAt, required: true, out var promisedAt, ahead) is { } badPromised)
+        if (CheckEventTime("signals.promise.promised_at", p.PromisedAt, required: true, out var promisedAt, latestPromised) is { } badPromised)
         {
             return badPromised;
         }
 
-        if (CheckEventTime("signals.promise.fulfilled_at", p.FulfilledAt, required: false, out var fulfilledAt) is { } badFulfilled)
+        if (CheckEventTime("signals.promise.fulfilled_at", p.FulfilledAt, required: false, out var fulfilledAt, latest) is { } badFulfilled)
         {
             return badFulfilled;
         }
 
-        if (CheckEventTime("signals.promise.notified_at", p.NotifiedAt, required: false, out var notifiedAt) is { } badNotified)
+        if (CheckEventTime("signals.promise.notified_at", p.NotifiedAt, required: false, out var notifiedAt, latest) is { } badNotified)
         {
             return badNotified;
         }
 
-        if (CheckEventTime("signals.promise.made_at", p.MadeAt, required: false, out var madeAt) is { } badMade)
+        if (CheckEventTime("signals.promise.made_at", p.MadeAt, required: false, out var madeAt, latest) is { } badMade)
         {
             return badMade;
         }
@@ -258,7 +262,7 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
         return null;
     }
 
-    private FieldError? CheckEventTime(string field, Timestamp? value, bool required, out long ticks, DateTime? latestAllowed = null)
+    private static FieldError? CheckEventTime(string field, Timestamp? value, bool required, out long ticks, DateTime latest)
     {
         ticks = 0;
         if (value is null)
@@ -271,8 +275,7 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
             return new FieldError(field, $"nanos must be between 0 and 999999999, got {value.Nanos}");
         }
 
-        var latest = latestAllowed ?? clock.GetUtcNow().UtcDateTime.AddSeconds(maxClockSkewSeconds);
-        if (value.Seconds < Timestamp.FromDateTime(EarliestEventTime).Seconds || value.Seconds > Timestamp.FromDateTime(latest).Seconds)
+        if (value.Seconds < EarliestEventSeconds || value.Seconds > Timestamp.FromDateTime(latest).Seconds)
         {
             return new FieldError(field, $"must lie between {EarliestEventTime:yyyy-MM-dd} and {latest:yyyy-MM-ddTHH:mm:ssZ}, got {value.Seconds} seconds since the Unix epoch");
         }
