@@ -72,13 +72,12 @@ public sealed class CallerLimits : IDisposable
     }
 
     /// <summary>
-    /// When a caller over its rate may send again (whole seconds, for HTTP's Retry-After): the time the bucket
-    /// takes to refill one second's worth, at least one second.
+    /// The answer to a caller over its rate, with when it may send again (whole seconds, for HTTP's Retry-After):
+    /// the time the bucket takes to refill whole, at least one second.
     /// </summary>
-    public int RetryAfterSeconds => _events is null ? 1 : Math.Max(1, (int)Math.Ceiling((double)_burst / _options.EventsPerSecondPerCaller));
-
-    public string RateExceeded(ServerCallContext context) =>
-        $"caller '{CxAuthentication.CallerOf(context.GetHttpContext().User)}' is over {_options.EventsPerSecondPerCaller} events/s (CxEngine:Limits:EventsPerSecondPerCaller); slow down and resend what was not answered";
+    public ResourceExhaustedException OverRate(ServerCallContext context) => new(
+        $"caller '{CxAuthentication.CallerOf(context.GetHttpContext().User)}' is over {_options.EventsPerSecondPerCaller} events/s (CxEngine:Limits:EventsPerSecondPerCaller); slow down and resend what was not answered",
+        _events is null ? 1 : Math.Max(1, (int)Math.Ceiling((double)_burst / _options.EventsPerSecondPerCaller)));
 
     private void Release(string caller) => _streams.AddOrUpdate(caller, 0, (_, n) => Math.Max(0, n - 1));
 

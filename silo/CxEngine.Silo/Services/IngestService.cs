@@ -28,7 +28,7 @@ public sealed partial class IngestService(
     {
         if (!limits.TryTakeEvent(context))
         {
-            throw new ResourceExhaustedException(limits.RateExceeded(context), limits.RetryAfterSeconds);
+            throw limits.OverRate(context);
         }
 
         if (validation.TryMap(request, await tiers.GetAsync(request.Tier), out var evt) is { } error)
@@ -67,7 +67,7 @@ public sealed partial class IngestService(
 
         if (!limits.TryTakeEvents(context, request.Events.Count))
         {
-            throw new ResourceExhaustedException(limits.RateExceeded(context), limits.RetryAfterSeconds);
+            throw limits.OverRate(context);
         }
 
         var batch = new BatchSink(request.Events.Count);
@@ -135,7 +135,7 @@ public sealed partial class IngestService(
 
         if (overRate)
         {
-            throw new ResourceExhaustedException(limits.RateExceeded(context), limits.RetryAfterSeconds);
+            throw limits.OverRate(context);
         }
     }
 

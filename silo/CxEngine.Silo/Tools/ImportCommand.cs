@@ -134,7 +134,7 @@ public static class ImportCommand
         var byStatus = final.Values.GroupBy(s => s).ToDictionary(g => g.Key, g => (long)g.LongCount());
         var summary = new ImportSummary(read, malformed, byStatus, clock.Elapsed);
         console.MarkupLineInterpolated(
-            $"{path}: {read + malformed.Count} lines, {read} events read, {malformed.Count} malformed; APPLIED {summary.Count(V1.EventStatus.Applied)}, DUPLICATE {summary.Count(V1.EventStatus.Duplicate)}, REJECTED {summary.Count(V1.EventStatus.Rejected)}, UNAVAILABLE {summary.Count(V1.EventStatus.Unavailable)}; {clock.Elapsed.TotalSeconds:F1} s, {read / Math.Max(0.001, clock.Elapsed.TotalSeconds):F0} ev/s");
+            $"{path}: {summary.Read + malformed.Count} lines, {summary.Read} events read, {malformed.Count} malformed; APPLIED {summary.Count(V1.EventStatus.Applied)}, DUPLICATE {summary.Count(V1.EventStatus.Duplicate)}, REJECTED {summary.Count(V1.EventStatus.Rejected)}, UNAVAILABLE {summary.Count(V1.EventStatus.Unavailable)}; {summary.Elapsed.TotalSeconds:F1} s, {summary.Read / Math.Max(0.001, summary.Elapsed.TotalSeconds):F0} ev/s");
         return summary;
     }
 

@@ -12,7 +12,7 @@ using V1 = CxEngine.Contracts.V1;
 namespace CxEngine.Silo.Webhooks;
 
 /// <summary>What this silo knows of one endpoint's delivery, for metrics; the stored row is what the read RPC shows.</summary>
-public sealed class WebhookEndpointState(int index, WebhookEndpointOptions options, byte[] key)
+public sealed class WebhookEndpointState(WebhookEndpointOptions options, byte[] key)
 {
     private long _position;
     private long _pendingSinceTicks;
@@ -21,8 +21,6 @@ public sealed class WebhookEndpointState(int index, WebhookEndpointOptions optio
     private long _delivered;
     private int _pendingAttempts;
     private long _lastErrorTicks;
-
-    public int Index { get; } = index;
 
     public WebhookEndpointOptions Options { get; } = options;
 
@@ -114,7 +112,7 @@ public sealed partial class WebhookDispatcher : ILifecycleParticipant<ISiloLifec
         _silo = silo;
         _logger = logger;
         Endpoints = [.. _options.Endpoints.Select((e, i) =>
-            new WebhookEndpointState(i, e, WebhookSignature.TryParseSecret(e.Secret, out var key) ? key : throw new OptionsValidationException(
+            new WebhookEndpointState(e, WebhookSignature.TryParseSecret(e.Secret, out var key) ? key : throw new OptionsValidationException(
                 WebhookOptions.SectionName, typeof(WebhookOptions), [$"{WebhookOptions.SectionName}:Endpoints:{i}:Secret: not a whsec_ secret"])))];
         WebhookMetrics.Observe(meters, this, clock);
     }
