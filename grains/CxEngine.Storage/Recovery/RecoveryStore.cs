@@ -62,14 +62,14 @@ public sealed class RecoveryStore
             var entry = entries[i];
             var sequence = sequences[i];
             var payload = _serializer.SerializeToArray(entry with { Sequence = sequence });
-            await ExecuteAsync(connection, transaction, """
+            await connection.ExecuteAsync(transaction, """
                 INSERT INTO cx_action_log (sequence, action_id, revision, customer_id, tier, severity, status, change, created_ticks, payload)
                 VALUES (@sequence, @action_id, @revision, @customer_id, @tier, @severity, @status, @change, @created_ticks, @payload)
                 """, cancellationToken,
                 ("sequence", sequence), ("action_id", entry.ActionId), ("revision", entry.Revision), ("customer_id", entry.CustomerId),
                 ("tier", entry.Tier), ("severity", (int)entry.Severity), ("status", (int)entry.Status), ("change", (int)entry.Change),
                 ("created_ticks", now.Ticks), ("payload", payload));
-            await ExecuteAsync(connection, transaction, """
+            await connection.ExecuteAsync(transaction, """
                 INSERT INTO cx_actions (action_id, customer_id, tier, severity, status, overdue, due_ticks, updated_ticks, revision, last_sequence, payload)
                 VALUES (@action_id, @customer_id, @tier, @severity, @status, @overdue, @due_ticks, @updated_ticks, @revision, @sequence, @payload)
                 ON CONFLICT (action_id) DO UPDATE SET
@@ -155,7 +155,7 @@ public sealed class RecoveryStore
     public Task<IReadOnlyList<string>> FindOverdueAsync(DateTime now, int limit, CancellationToken cancellationToken = default) =>
         _db.ReadAsync<IReadOnlyList<string>>(async (connection, ct) =>
         {
-            await using var command = Command(connection, null,
+            await using var command = connection.Command(null,
                 "SELECT action_id FROM cx_actions WHERE status IN (@open, @escalated) AND due_ticks <= @now ORDER BY due_ticks LIMIT @limit",
                 ("open", (int)ActionStatus.Open), ("escalated", (int)ActionStatus.Escalated), ("now", now.Ticks), ("limit", limit));
             var ids = new List<string>();
@@ -204,7 +204,7 @@ public sealed class RecoveryStore
         parameters.Add(("limit", limit));
         return await _db.ReadAsync(async (connection, ct) =>
         {
-            await using var command = Command(connection, null, sql.ToString(), [.. parameters]);
+            await using var command = connection.Command(null, sql.ToString(), [.. parameters]);
             var entries = new List<AtRiskEntry>();
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
@@ -226,10 +226,10 @@ public sealed class RecoveryStore
 
     private static async Task<int> TrimAsync(DbConnection connection, DbTransaction transaction, DateTime cutoff, CancellationToken cancellationToken)
     {
-        var removed = await ExecuteAsync(connection, transaction,
+        var removed = await connection.ExecuteAsync(transaction,
             "DELETE FROM cx_action_log WHERE created_ticks < @cutoff AND sequence < (SELECT MAX(sequence) FROM cx_action_log)", cancellationToken,
             ("cutoff", cutoff.Ticks));
-        await ExecuteAsync(connection, transaction,
+        await connection.ExecuteAsync(transaction,
             "DELETE FROM cx_actions WHERE status IN (@resolved, @recovered) AND updated_ticks < @cutoff", cancellationToken,
             ("resolved", (int)ActionStatus.Resolved), ("recovered", (int)ActionStatus.Recovered), ("cutoff", cutoff.Ticks));
         return removed;
@@ -237,7 +237,7 @@ public sealed class RecoveryStore
 
     private async Task<IReadOnlyList<RecoveryActionRecord>> ReadPayloadsAsync(DbConnection connection, string sql, CancellationToken cancellationToken, params (string, object)[] parameters)
     {
-        await using var command = Command(connection, null, sql, parameters);
+        await using var command = connection.Command(null, sql, parameters);
         var records = new List<RecoveryActionRecord>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -251,34 +251,7 @@ public sealed class RecoveryStore
 
     private static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string, object)[] parameters)
     {
-        await using var command = Command(connection, transaction, sql, parameters);
+        await using var command = connection.Command(transaction, sql, parameters);
         return await command.ExecuteScalarAsync(cancellationToken);
-    }
-
-    private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string, object)[] parameters)
-    {
-        await using var command = Command(connection, transaction, sql, parameters);
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = "@" + name;
-            parameter.Value = value;
-            if (value is DBNull)
-            {
-                parameter.DbType = DbType.String;
-            }
-
-            command.Parameters.Add(parameter);
-        }
-
-        return command;
     }
 }

@@ -31,12 +31,12 @@ public sealed class WebhookPositions(CxDatabase db)
     public Task<long?> TryAcquireAsync(string endpoint, string owner, DateTime now, DateTime until) =>
         db.Writes.RunAsync<long?>(async (connection, transaction, ct) =>
         {
-            await ExecuteAsync(connection, transaction, """
+            await connection.ExecuteAsync(transaction, """
                 INSERT INTO cx_webhook_positions (endpoint, sequence, owner, lease_until_ticks, delivered_ticks, attempts, last_error, last_error_ticks, updated_ticks)
                 VALUES (@endpoint, 0, '', 0, 0, 0, '', 0, @now)
                 ON CONFLICT (endpoint) DO NOTHING
                 """, ct, ("endpoint", endpoint, DbType.String), ("now", now.Ticks, DbType.Int64));
-            var taken = await ExecuteAsync(connection, transaction, """
+            var taken = await connection.ExecuteAsync(transaction, """
                 UPDATE cx_webhook_positions SET owner = @owner, lease_until_ticks = @until, updated_ticks = @now
                 WHERE endpoint = @endpoint AND (owner = @owner OR lease_until_ticks < @now)
                 """, ct, ("endpoint", endpoint, DbType.String), ("owner", owner, DbType.String), ("until", until.Ticks, DbType.Int64),
@@ -46,7 +46,7 @@ public sealed class WebhookPositions(CxDatabase db)
                 return null;
             }
 
-            await using var command = Command(connection, transaction, "SELECT sequence FROM cx_webhook_positions WHERE endpoint = @endpoint",
+            await using var command = connection.Command(transaction, "SELECT sequence FROM cx_webhook_positions WHERE endpoint = @endpoint",
                 ("endpoint", endpoint, DbType.String));
             return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
         }, atomic: true);
@@ -81,7 +81,7 @@ public sealed class WebhookPositions(CxDatabase db)
     public Task<IReadOnlyList<WebhookPosition>> ReadAllAsync(CancellationToken cancellationToken = default) =>
         db.ReadAsync<IReadOnlyList<WebhookPosition>>(async (connection, ct) =>
         {
-            await using var command = Command(connection, null,
+            await using var command = connection.Command(null,
                 "SELECT endpoint, sequence, owner, lease_until_ticks, delivered_ticks, attempts, last_error, last_error_ticks FROM cx_webhook_positions");
             var rows = new List<WebhookPosition>();
             await using var reader = await command.ExecuteReaderAsync(ct);
@@ -99,25 +99,5 @@ public sealed class WebhookPositions(CxDatabase db)
 
     private async Task<bool> UpdateAsync(string endpoint, string owner, string sql, params (string, object, DbType)[] parameters) =>
         await db.Writes.RunAsync((connection, transaction, ct) =>
-            ExecuteAsync(connection, transaction, sql, ct, [("endpoint", endpoint, DbType.String), ("owner", owner, DbType.String), .. parameters])) == 1;
-
-    private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken,
-        params (string, object, DbType)[] parameters)
-    {
-        await using var command = Command(connection, transaction, sql, parameters);
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value, DbType Type)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value, type) in parameters)
-        {
-            command.AddParameter(name, value, type);
-        }
-
-        return command;
-    }
+            connection.ExecuteAsync(transaction, sql, ct, [("endpoint", endpoint, DbType.String), ("owner", owner, DbType.String), .. parameters])) == 1;
 }
