@@ -140,7 +140,8 @@ public sealed class GroupCommitWriterTests
             writer.RunAsync<int>((connection, transaction, cancellationToken) => throw new InvalidOperationException("the statement failed")).WaitAsync(Patience));
         Assert.Contains("nothing was stored", error.Message, StringComparison.Ordinal);
 
-        await WaitUntilAsync(() => writer.Restarts == 1);
+        // The loop counts the restart before it logs why it died: wait for both, then check them.
+        await WaitUntilAsync(() => writer.Restarts == 1 && logger.Entries.Any(e => e.Id == 3102));
         Assert.Contains(logger.Entries, e => e.Level == LogLevel.Critical && e.Id == 3102);
         Assert.False(writer.Health.IsHealthy);
 
