@@ -11,11 +11,12 @@ namespace CxEngine.LoadTest;
 /// </summary>
 internal static class CeilingServer
 {
-    public static async Task<WebApplication> StartAsync()
+    /// <summary>Starts the no-op server on <paramref name="url"/> (default: loopback, a free port).</summary>
+    public static async Task<WebApplication> StartAsync(string url = "http://127.0.0.1:0")
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls(url);
         builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(e => e.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
         var app = builder.Build();

@@ -18,6 +18,13 @@ internal sealed record LoadOptions
     public int Seed { get; init; } = 1;
     /// <summary>GetScore calls on resident customers after the ingest run (0 = none).</summary>
     public int GetScores { get; init; } = 20_000;
+    /// <summary>Events per customer pick, sent back to back on that customer's stream (1 = a uniform mix).</summary>
+    public int Burst { get; init; } = 1;
+
+    /// <summary>The traffic shape in words, for the header.</summary>
+    public string Shape => Burst == 1
+        ? "uniform (each event picks a customer at random)"
+        : $"bursts of {Burst} (each pick sends {Burst} consecutive events of one customer, back to back on its stream)";
 
     public const string Usage = """
         cxengine-load --target URL [options]
@@ -32,6 +39,14 @@ internal sealed record LoadOptions
           --plot FILE.png     sweep rates (25..100 % of the maximum) and draw latency against throughput
           --seed N            traffic seed (default 1)
           --get-score N       then N GetScore calls on customers the run made resident (default 20000; 0 = skip)
+          --burst K           K consecutive events per customer pick, sent together (default 1 = uniform mix)
+
+        cxengine-load ceiling-server --urls URL
+          the no-op gRPC server alone, until stopped (so a comparison runs it as its own process)
+
+        cxengine-load report [--ratio-to LABEL]... LABEL=SUMMARY.json...
+          one markdown table of --json summaries, a row per LABEL, a ratio column per --ratio-to;
+          a summary {"failed": "why"} prints as a failed row
         """;
 
     public static LoadOptions Parse(string[] args)
@@ -53,6 +68,7 @@ internal sealed record LoadOptions
                 "--plot" => options with { Plot = Next() },
                 "--seed" => options with { Seed = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--get-score" => options with { GetScores = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--burst" => options with { Burst = Positive(Next(), "--burst") },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }

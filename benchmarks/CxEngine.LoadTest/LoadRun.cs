@@ -21,7 +21,12 @@ public sealed record RunResult(
 /// </summary>
 internal static class LoadRun
 {
-    public static async Task<RunResult> RunAsync(string target, IReadOnlyList<InteractionEvent[]> perStream, double rate, string label, CancellationToken cancellationToken)
+    /// <param name="burst">
+    /// Events that travel together: each stream's array is made of runs of this many events of one customer, and
+    /// with a target rate a run's events share one intended send time (the average rate stays the same).
+    /// </param>
+    public static async Task<RunResult> RunAsync(
+        string target, IReadOnlyList<InteractionEvent[]> perStream, double rate, string label, CancellationToken cancellationToken, int burst = 1)
     {
         using var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
         using var channel = GrpcChannel.ForAddress(target, new GrpcChannelOptions { HttpHandler = handler });
@@ -70,7 +75,7 @@ internal static class LoadRun
             {
                 if (perStreamRate > 0)
                 {
-                    var intended = start + (long)(i / perStreamRate * Stopwatch.Frequency);
+                    var intended = start + (long)(i / burst * burst / perStreamRate * Stopwatch.Frequency);
                     var wait = intended - Stopwatch.GetTimestamp();
                     if (wait > Stopwatch.Frequency / 1000)
                     {

@@ -5,6 +5,21 @@ using CxEngine.LoadTest;
 using CxEngine.Traffic;
 using HdrHistogram;
 
+switch (args.FirstOrDefault())
+{
+    case "report":
+        return Report.Print(args[1..], Console.Out);
+    case "ceiling-server":
+        {
+            // The ceiling as a process of its own, for a comparison that runs one server at a time.
+            var url = args.Length == 3 && args[1] == "--urls" ? args[2] : "http://127.0.0.1:50051";
+            await using var server = await CeilingServer.StartAsync(url);
+            Console.WriteLine($"ceiling server (no-op Ingest) listening on {url}");
+            await server.WaitForShutdownAsync();
+            return 0;
+        }
+}
+
 LoadOptions options;
 try
 {
@@ -35,11 +50,16 @@ InteractionEvent[][] Batch(int count)
 {
     // Customers are split over the streams, so one customer's events always travel on one stream, in order.
     var streams = Enumerable.Range(0, options.Streams).Select(_ => new List<InteractionEvent>(count / options.Streams + 1)).ToArray();
+    // With --burst K a pick adds K consecutive events of that customer, so they go out back to back; K = 1 is
+    // one random customer per event, the same sequence as before bursts existed.
     var random = new Random(options.Seed);
-    for (var i = 0; i < count; i++)
+    for (var i = 0; i < count;)
     {
         var customer = random.Next(options.Customers);
-        streams[customer % options.Streams].Add(generator.NextFor(customer));
+        for (var k = 0; k < options.Burst && i < count; k++, i++)
+        {
+            streams[customer % options.Streams].Add(generator.NextFor(customer));
+        }
     }
 
     return [.. streams.Select(s => s.ToArray())];
@@ -47,6 +67,7 @@ InteractionEvent[][] Batch(int count)
 
 Console.WriteLine($"CxEngine load: {options.Events:N0} events over {options.Customers:N0} customers, {options.Streams} streams, " +
     $"{(options.Rate > 0 ? $"target {options.Rate:N0} ev/s (open loop)" : "maximum rate")}, against {options.Target}");
+Console.WriteLine($"traffic: {options.Shape}");
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}");
 
 if (options.Warmup > 0)
@@ -55,7 +76,7 @@ if (options.Warmup > 0)
 }
 
 var measuredEvents = Batch(options.Events);
-var engine = await LoadRun.RunAsync(options.Target, measuredEvents, options.Rate, "engine", cancel.Token);
+var engine = await LoadRun.RunAsync(options.Target, measuredEvents, options.Rate, "engine", cancel.Token, options.Burst);
 
 RunResult? reads = null;
 if (options.GetScores > 0)
@@ -90,7 +111,7 @@ if (options.Plot is not null)
     foreach (var fraction in new[] { 0.25, 0.5, 0.75, 0.9 })
     {
         var rate = engine.EventsPerSecond * fraction;
-        var result = await LoadRun.RunAsync(options.Target, Batch(Math.Max(20_000, (int)(rate * 10))), rate, $"sweep {fraction:P0}", cancel.Token);
+        var result = await LoadRun.RunAsync(options.Target, Batch(Math.Max(20_000, (int)(rate * 10))), rate, $"sweep {fraction:P0}", cancel.Token, options.Burst);
         sweep.Add((rate, result));
         Console.WriteLine($"  sweep at {rate,10:N0} ev/s target: achieved {result.EventsPerSecond,10:N0} ev/s, p50 {Ms(result, 50):F2} ms, p99 {Ms(result, 99):F2} ms");
     }
@@ -107,6 +128,8 @@ if (options.Json is not null)
         ["target"] = options.Target,
         ["streams"] = options.Streams,
         ["customers"] = options.Customers,
+        ["burst"] = options.Burst,
+        ["seed"] = options.Seed,
         ["events"] = engine.Events,
         ["rate_target"] = options.Rate,
         ["events_per_second"] = Math.Round(engine.EventsPerSecond, 1),
