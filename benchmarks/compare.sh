@@ -38,9 +38,9 @@ case "$shape" in
 esac
 
 work=$(mktemp -d /tmp/cxengine-compare.XXXXXX)
-server=""
+server=""; loader=""
 cleanup() {
-  if [[ -n "$server" ]]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  for pid in $loader $server; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -98,7 +98,10 @@ run_row() {
     return
   fi
   "$load" --target "http://127.0.0.1:$port" --customers "$customers" --events "$events" --warmup "$warmup" \
-    --streams "$streams" --seed "$seed" --burst "$b" --no-ceiling --get-score 0 --json "$json" >"$work/$key.load.txt" 2>&1 || true
+    --streams "$streams" --seed "$seed" --burst "$b" --no-ceiling --get-score 0 --json "$json" >"$work/$key.load.txt" 2>&1 &
+  loader=$!
+  wait "$loader" || true # in the background, so a signal to this script is handled at once
+  loader=""
   if ! kill -0 "$server" 2>/dev/null; then
     fail_json "$json" "server exited during the run: $(reason "$log" 'exception|error|fail')"
   elif [[ ! -f "$json" ]]; then
