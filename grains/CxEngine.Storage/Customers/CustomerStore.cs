@@ -104,7 +104,7 @@ public sealed partial class CustomerStore(
         var snapshot = commit.WriteSnapshot && commit.Actions.Count == 0 ? Serialize(commit.State) : null;
         var written = await database.Writes.RunAsync(
             (connection, transaction, cancellationToken) => WriteAsync(connection, transaction, commit, events, snapshot, now, cancellationToken),
-            atomic: true);
+            WriteIsolation.Batch);
 
         // Refusals come back as values, not exceptions: on PostgreSQL an exception out of the work fails the
         // writer's whole group commit, and these leave the transaction clean for everyone else's writes.

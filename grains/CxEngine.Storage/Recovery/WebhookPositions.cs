@@ -49,7 +49,7 @@ public sealed class WebhookPositions(CxDatabase db)
             await using var command = connection.Command(transaction, "SELECT sequence FROM cx_webhook_positions WHERE endpoint = @endpoint",
                 ("endpoint", endpoint, DbType.String));
             return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
-        }, atomic: true);
+        }, WriteIsolation.Savepoint);
 
     /// <summary>Moves the position after a delivered batch, clears the attempts and extends the lease; false if the lease was lost.</summary>
     public Task<bool> SaveAsync(string endpoint, string owner, long sequence, DateTime deliveredAt, DateTime now, DateTime until) =>
