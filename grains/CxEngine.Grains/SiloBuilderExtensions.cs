@@ -45,7 +45,7 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<DeadlineSweeper>());
 
         // The memory database is new at every start, so it always needs its tables.
-        if (storage.ApplySchemaOnStart || storage.Provider == StorageProvider.Memory)
+        if (storage.ApplySchemaOnStart || storage.Provider is StorageProvider.Memory or StorageProvider.None)
         {
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp =>
                 new SchemaInstaller(storage, sp.GetRequiredService<CxDatabase>().ConnectionString, sp.GetRequiredService<ILogger<SchemaInstaller>>()));
@@ -53,7 +53,7 @@ public static class SiloBuilderExtensions
 
         switch (storage.Provider)
         {
-            case StorageProvider.Memory:
+            case StorageProvider.Memory or StorageProvider.None:
             case StorageProvider.Sqlite or StorageProvider.PostgreSql when storage.EffectiveStateWriter == StateWriter.GroupCommit:
                 // Memory is the same group-commit path on an in-memory SQLite database: volatile, nothing else different.
                 silo.Services.AddGrainStorage(CxStorage.Name, (sp, _) => new GroupCommitGrainStorage(

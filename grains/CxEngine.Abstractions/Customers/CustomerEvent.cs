@@ -28,6 +28,25 @@ public sealed record EventOutcome(
     [property: Id(4)] RecoveryActionRecord? Action = null,
     [property: Id(5)] string? Error = null);
 
+/// <summary>
+/// A batch's outcomes, one per event in order. A sealed immutable type, so Orleans passes it back from the grain
+/// as it is: as an <c>IReadOnlyList</c> (an interface) the copier looked up its runtime type and copied the array
+/// twice per call, once in the runtime and once in the response.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("cx.EventOutcomes")]
+public sealed class EventOutcomes(EventOutcome[] items) : IReadOnlyList<EventOutcome>
+{
+    [Id(0)] private readonly EventOutcome[] _items = items;
+
+    public EventOutcome this[int index] => _items[index];
+
+    public int Count => _items.Length;
+
+    public IEnumerator<EventOutcome> GetEnumerator() => ((IEnumerable<EventOutcome>)_items).GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => _items.GetEnumerator();
+}
+
 /// <summary>A customer's score as the read side sees it.</summary>
 [GenerateSerializer, Immutable, Alias("cx.CustomerSnapshot")]
 public sealed record CustomerSnapshot(

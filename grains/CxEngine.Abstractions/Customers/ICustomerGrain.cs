@@ -8,10 +8,11 @@ public interface ICustomerGrain : IGrainWithStringKey
     /// Applies a batch of events in order and stores the result once. Returns one outcome per event,
     /// in the same order, only after the one commit that holds everything they caused (log entries, the
     /// customer's row, action-log entries). If storage fails, the applied events come back as
-    /// <see cref="EventStatus.Unavailable"/> and the grain's state is what storage holds.
+    /// <see cref="EventStatus.Unavailable"/> and the grain's state is what storage holds. The caller must not change
+    /// the list after the call (it is passed without a copy).
     /// </summary>
     [Alias("Apply")]
-    Task<IReadOnlyList<EventOutcome>> ApplyAsync(IReadOnlyList<CustomerEvent> events);
+    Task<EventOutcomes> ApplyAsync([Immutable] IReadOnlyList<CustomerEvent> events);
 
     /// <summary>The current score, or null when the customer was never seen.</summary>
     [Alias("GetScore"), ReadOnly]

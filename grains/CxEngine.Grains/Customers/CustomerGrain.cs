@@ -59,7 +59,7 @@ public sealed partial class CustomerGrain(
         }
     }
 
-    public async Task<IReadOnlyList<EventOutcome>> ApplyAsync(IReadOnlyList<CustomerEvent> events)
+    public async Task<EventOutcomes> ApplyAsync(IReadOnlyList<CustomerEvent> events)
     {
         ThrowIfStale();
         for (var round = 1; ; round++)
@@ -67,13 +67,13 @@ public sealed partial class CustomerGrain(
             var pending = await ApplyInMemoryAsync(events);
             if (pending.Logged.Count == 0)
             {
-                return pending.Outcomes;
+                return new EventOutcomes(pending.Outcomes);
             }
 
             try
             {
                 var result = await CommitAsync(pending.Logged, pending.Actions, pending.SnapshotDue);
-                return Acknowledge(pending, result);
+                return new EventOutcomes(Acknowledge(pending, result));
             }
             catch (DuplicateEventsException duplicates) when (round < MaxDuplicateRounds)
             {
@@ -88,7 +88,7 @@ public sealed partial class CustomerGrain(
             {
                 LogWriteFailed(logger, ex, CustomerId, events.Count);
                 await ReloadAsync();
-                return MarkUnavailable(pending.Outcomes, NotAppliedRetry);
+                return new EventOutcomes(MarkUnavailable(pending.Outcomes, NotAppliedRetry));
             }
         }
     }

@@ -26,7 +26,7 @@ public sealed class CxDatabase : IAsyncDisposable
                 ConnectionString = options.EffectiveConnectionString;
                 Writes = Writer = new GroupCommitWriter(CreateConnection, savepoints: false, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout);
                 break;
-            case StorageProvider.Memory:
+            case StorageProvider.Memory or StorageProvider.None:
                 // A shared in-memory SQLite database lives as long as one connection to it is open.
                 _factory = SqliteFactory.Instance;
                 ConnectionString = $"Data Source=cxengine-{Guid.NewGuid():N};Mode=Memory;Cache=Shared";

@@ -25,6 +25,13 @@ public enum StorageProvider
 
     /// <summary>Process memory: NOT durable, everything is lost when the silo stops. For benchmarks only.</summary>
     Memory = 2,
+
+    /// <summary>
+    /// Nothing of the customers is stored: their commits are answered at once, as if written (the tier catalog and the
+    /// action tables live in process memory, as with <see cref="Memory"/>). Measures the engine without storage:
+    /// the benchmarks' "engine (no storage)" row. Never for anything else.
+    /// </summary>
+    None = 3,
 }
 
 public enum StateWriter
@@ -108,7 +115,7 @@ public sealed class StorageOptions : IValidatableObject
 
         if (!Enum.IsDefined(Provider))
         {
-            yield return new ValidationResult("must be Sqlite, PostgreSql or Memory", [nameof(Provider)]);
+            yield return new ValidationResult("must be Sqlite, PostgreSql, Memory or None", [nameof(Provider)]);
         }
     }
 }

@@ -36,7 +36,7 @@ public sealed partial class SchemaInstaller(StorageOptions options, string conne
                 var builder = new NpgsqlConnectionStringBuilder(connectionString);
                 LogApplied(logger, "PostgreSQL", $"{builder.Host}:{builder.Port}/{builder.Database}");
                 break;
-            case StorageProvider.Memory:
+            case StorageProvider.Memory or StorageProvider.None:
                 // Grain state lives in Orleans' memory storage; only the recovery tables need the in-memory SQLite database.
                 await RunAsync(new SqliteConnection(connectionString), SqliteScript, cancellationToken);
                 break;

