@@ -1,3 +1,4 @@
+using CxEngine.Customers;
 using CxEngine.Policies;
 using CxEngine.Recovery;
 using CxEngine.Storage;
@@ -37,6 +38,14 @@ public static class SiloBuilderExtensions
         });
         silo.Services.AddSingleton(sp => new RecoveryStore(sp.GetRequiredService<CxDatabase>(), sp.GetRequiredService<Serializer>()));
         silo.Services.AddSingleton<CustomerStore>();
+
+        // Memory that levels off: idle customers leave after Customers.IdleAfter, and under memory pressure Orleans
+        // sheds the least recently used ones first (each comes back from its snapshot and log on its next event).
+        silo.Services.AddOptions<GrainCollectionOptions>().Configure<IOptions<EngineOptions>>((collection, engine) =>
+        {
+            collection.ClassSpecificCollectionAge[typeof(CustomerGrain).FullName!] = engine.Value.Customers.IdleAfter;
+            collection.EnableActivationSheddingOnMemoryPressure = true;
+        });
         silo.Services.AddSingleton<ActionFeed>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ActionFeed>());
         silo.Services.AddSingleton<RetentionSweeper>();

@@ -15,7 +15,10 @@ internal sealed partial class SqliteCheckpointer : IDisposable
     /// <summary>The writer's own automatic checkpoint, if this thread falls behind (pages of 4 KB: 400 MB).</summary>
     public const int BackstopPages = 100_000;
 
-    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
+    // Every 2 s rather than as often as possible: a page that several commits changed is copied to the file once per
+    // checkpoint (measured at 100k customers: 250 ms gave 14.4 KB written to disk per event and 9,400 ev/s, 2 s 10.6 KB
+    // and 10,300 ev/s). At the engine's full rate that is about 200 MB of log between checkpoints.
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
 
     private readonly string _connectionString;
     private readonly ILogger _logger;
