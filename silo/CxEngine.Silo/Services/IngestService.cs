@@ -95,7 +95,7 @@ public sealed partial class IngestService(
         ServerCallContext context)
     {
         using var slot = limits.OpenStream(context);
-        using var session = new StreamSession(options.Value.MaxInFlightPerStream);
+        using var session = new StreamSession(options.Value.MaxInFlightPerStream, context.CancellationToken);
         var writing = session.WriteAllAsync(responseStream, context.CancellationToken);
         long received = 0, rejected = 0;
         var overRate = false;
@@ -111,7 +111,7 @@ public sealed partial class IngestService(
                 }
 
                 // Backpressure: with the window full we stop reading, and HTTP/2 flow control slows the sender.
-                await session.AcquireAsync(context.CancellationToken);
+                await session.AcquireAsync(session.Stopped);
                 received++;
                 var error = validation.TryMap(request, await tiers.GetAsync(request.Tier), out var evt);
                 if (error is { } e)
@@ -191,10 +191,15 @@ public sealed partial class IngestService(
     /// One StreamEvents call: a window of accepted-but-unanswered events, and a single writer that sends
     /// results as they complete (the response stream takes one writer at a time).
     /// </summary>
-    private sealed class StreamSession(int window) : IOutcomeSink, IDisposable
+    private sealed class StreamSession(int window, CancellationToken callCancelled) : IOutcomeSink, IDisposable
     {
         private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
         private static readonly WriteOptions Flushed = new();
+        // Cancelled with the call, or once the response writer has failed: then nothing frees the window again, and
+        // the call ends instead of waiting for it forever.
+        private readonly CancellationTokenSource _writerFailed = CancellationTokenSource.CreateLinkedTokenSource(callCancelled);
+
+        public CancellationToken Stopped => _writerFailed.Token;
 
         private readonly SemaphoreSlim _window = new(window, window);
         private readonly Channel<V1.EventResult> _results = Channel.CreateUnbounded<V1.EventResult>(
@@ -259,8 +264,18 @@ public sealed partial class IngestService(
             {
                 // The caller went away; events already dispatched still complete in their grains.
             }
+            catch
+            {
+                // Writing a result failed (a broken connection, a serializer fault): stop reading the caller's events.
+                _writerFailed.Cancel();
+                throw;
+            }
         }
 
-        public void Dispose() => _window.Dispose();
+        public void Dispose()
+        {
+            _window.Dispose();
+            _writerFailed.Dispose();
+        }
     }
 }
