@@ -46,10 +46,9 @@ public sealed class CxDatabase : IAsyncDisposable
     /// <summary>
     /// The writer's one long-lived connection, with a page cache to match: every batch touches a page of the log
     /// and of the customers' rows per customer, at random, and with SQLite's default 2 MB cache each of those is
-    /// read again from the file first. Memory-mapped reads skip the copy through the kernel. A longer write-ahead
-    /// log between checkpoints (80 MB rather than 4 MB) copies a page that several commits changed back into
-    /// the database once: measured, the commit's share of a write fell from 24 to 15 µs. The checkpoints themselves
-    /// run on their own thread (<see cref="SqliteCheckpointer"/>); the writer's automatic one is only a backstop.
+    /// read again from the file first. Memory-mapped reads skip the copy through the kernel. Checkpoints run every
+    /// 2 s on their own thread (<see cref="SqliteCheckpointer"/>), which also lets a page that several commits
+    /// changed go back into the database once; the writer's automatic checkpoint is only a backstop.
     /// </summary>
     private DbConnection CreateWriterConnection()
     {

@@ -33,9 +33,6 @@ internal sealed partial class SqliteCheckpointer : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Checkpoints so far and the log frames they copied, for the benchmarks.</summary>
-    public long Checkpoints { get; private set; }
-
     private void Run()
     {
         SqliteConnection? connection = null;
@@ -52,7 +49,6 @@ internal sealed partial class SqliteCheckpointer : IDisposable
                 using var command = connection.CreateCommand();
                 command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
                 command.ExecuteNonQuery();
-                Checkpoints++;
             }
             catch (Exception ex)
             {

@@ -117,6 +117,8 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
     /// SQLite: a failing statement is undone alone, so one failing write need not fail the batch (multi-statement
     /// work gets a savepoint). PostgreSQL: any error aborts the transaction, so a failing write fails the batch
     /// and every write in it is answered as not stored (writes do not fail on their own: conflicts return no row).
+    /// It also says which driver runs the loop: SQLite's is synchronous, so its loop gets a thread of its own
+    /// (<see cref="DedicatedThread"/>); PostgreSQL's is asynchronous I/O and stays on the thread pool.
     /// </param>
     /// <param name="writeTimeout">
     /// The longest a caller waits for its write to be committed before it is answered UNAVAILABLE
@@ -136,9 +138,7 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
         var period = TimeSpan.FromTicks(Math.Clamp(_writeTimeout.Ticks / 8, TimeSpan.FromMilliseconds(20).Ticks, TimeSpan.FromSeconds(1).Ticks));
         _sweepTicks = ToTimestampTicks(period);
         _sweeper = new Timer(static state => ((GroupCommitWriter)state!).Sweep(), this, period, period);
-        // SQLite's driver is synchronous underneath: its loop gets a thread of its own (DedicatedThread says why).
-        // PostgreSQL's is asynchronous I/O and stays on the pool: on the dedicated thread its crash tests failed
-        // (writes answered UNAVAILABLE), which is not yet understood.
+        // PostgreSQL on the dedicated thread failed its crash tests (writes answered UNAVAILABLE), not yet understood.
         _loop = savepoints
             ? DedicatedThread.Run("cx-storage-writer", SuperviseAsync)
             : Task.Factory.StartNew(SuperviseAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();

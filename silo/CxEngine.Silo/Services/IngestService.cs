@@ -111,7 +111,7 @@ public sealed partial class IngestService(
                 }
 
                 // Backpressure: with the window full we stop reading, and HTTP/2 flow control slows the sender.
-                await session.AcquireAsync(session.Stopped);
+                await session.AcquireAsync();
                 received++;
                 var error = validation.TryMap(request, await tiers.GetAsync(request.Tier), out var evt);
                 if (error is { } e)
@@ -197,9 +197,7 @@ public sealed partial class IngestService(
         private static readonly WriteOptions Flushed = new();
         // Cancelled with the call, or once the response writer has failed: then nothing frees the window again, and
         // the call ends instead of waiting for it forever.
-        private readonly CancellationTokenSource _writerFailed = CancellationTokenSource.CreateLinkedTokenSource(callCancelled);
-
-        public CancellationToken Stopped => _writerFailed.Token;
+        private readonly CancellationTokenSource _stopped = CancellationTokenSource.CreateLinkedTokenSource(callCancelled);
 
         private readonly SemaphoreSlim _window = new(window, window);
         private readonly Channel<V1.EventResult> _results = Channel.CreateUnbounded<V1.EventResult>(
@@ -208,9 +206,9 @@ public sealed partial class IngestService(
         private int _outstanding;
         private int _inputComplete;
 
-        public async Task AcquireAsync(CancellationToken cancellationToken)
+        public async Task AcquireAsync()
         {
-            await _window.WaitAsync(cancellationToken);
+            await _window.WaitAsync(_stopped.Token);
             Interlocked.Increment(ref _outstanding);
         }
 
@@ -267,7 +265,7 @@ public sealed partial class IngestService(
             catch
             {
                 // Writing a result failed (a broken connection, a serializer fault): stop reading the caller's events.
-                _writerFailed.Cancel();
+                _stopped.Cancel();
                 throw;
             }
         }
@@ -275,7 +273,7 @@ public sealed partial class IngestService(
         public void Dispose()
         {
             _window.Dispose();
-            _writerFailed.Dispose();
+            _stopped.Dispose();
         }
     }
 }
