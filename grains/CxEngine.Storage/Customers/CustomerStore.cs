@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using CxEngine.Customers;
 using CxEngine.Recovery;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -141,6 +142,11 @@ public sealed partial class CustomerStore(
         DbConnection connection, DbTransaction transaction, CustomerCommit commit, byte[][] events, byte[]? snapshot, DateTime now,
         CancellationToken cancellationToken)
     {
+        if (connection is SqliteConnection { Handle: { } db })
+        {
+            return WriteSqlite(SqliteCommitStatements.For(db), commit, events, snapshot, now);
+        }
+
         var prepared = _prepared.GetValue(connection, c => new Prepared(c));
         var c = commit.CustomerId;
 
@@ -215,6 +221,90 @@ public sealed partial class CustomerStore(
         }
 
         return new Written(new CommitResult(commit.ExpectedVersion + 1, sequences), null);
+    }
+
+    /// <summary>
+    /// <see cref="WriteAsync"/> on SQLite: the same statements in the same order, prepared once on the writer's connection
+    /// and run synchronously on the writer's thread (SQLite's calls are synchronous underneath anyway).
+    /// </summary>
+    private Written WriteSqlite(SqliteCommitStatements sql, CustomerCommit commit, byte[][] events, byte[]? snapshot, DateTime now)
+    {
+        var c = commit.CustomerId;
+        List<string>? duplicates = null;
+        var inserted = 0;
+        var positionTaken = false;
+        for (var i = 0; i < events.Length; i++)
+        {
+            var entry = commit.Events[i];
+            if (sql.InsertEvent.Bind(1, c).Bind(2, entry.Position).Bind(3, entry.EventId).Bind(4, entry.AppliedAt.Ticks).Bind(5, events[i]).Execute() == 1)
+            {
+                inserted++;
+                continue;
+            }
+
+            if (sql.IsLogged.Bind(1, c).Bind(2, entry.EventId).ScalarInt64() is not null)
+            {
+                (duplicates ??= []).Add(entry.EventId);
+            }
+            else
+            {
+                positionTaken = true;
+            }
+        }
+
+        if (duplicates is not null || positionTaken)
+        {
+            UndoSqlite(sql, commit, inserted);
+            return positionTaken ? Written.Conflict : new Written(null, duplicates);
+        }
+
+        var sequences = new long[commit.Actions.Count];
+        if (sequences.Length > 0)
+        {
+            var max = sql.MaxActionSequence.ScalarInt64() ?? 0;
+            for (var i = 0; i < sequences.Length; i++)
+            {
+                sequences[i] = max + 1 + i;
+            }
+        }
+
+        var state = commit.State;
+        if (commit.WriteSnapshot && snapshot is null)
+        {
+            snapshot = Serialize(WithSequences(state, commit.Actions, sequences));
+        }
+
+        var changed = sql.UpsertCustomer
+            .Bind(1, c).Bind(2, state.Tier ?? "").Bind(3, state.Score.Score).Bind(4, state.Score.Expectation)
+            .Bind(5, state.Position).Bind(6, state.Score.LastEventAtTicks).Bind(7, state.OpenAction?.ActionId)
+            .Bind(8, state.Position).Bind(9, snapshot ?? []).Bind(10, now.Ticks).Bind(11, commit.PromiseDueTicks)
+            .Bind(12, commit.WriteSnapshot ? 1L : 0L).Bind(13, commit.ExpectedVersion)
+            .Execute();
+        if (changed != 1)
+        {
+            UndoSqlite(sql, commit, inserted);
+            return Written.Conflict;
+        }
+
+        if (sequences.Length > 0)
+        {
+            recovery.AppendSqlite(sql, commit.Actions, sequences, now);
+        }
+
+        return new Written(new CommitResult(commit.ExpectedVersion + 1, sequences), null);
+    }
+
+    private static void UndoSqlite(SqliteCommitStatements sql, CustomerCommit commit, int inserted)
+    {
+        if (inserted == 0)
+        {
+            return;
+        }
+
+        foreach (var entry in commit.Events)
+        {
+            sql.UndoEvent.Bind(1, commit.CustomerId).Bind(2, entry.Position).Bind(3, entry.EventId).Execute();
+        }
     }
 
     /// <summary>What the work in the writer's transaction did: committed a result, found duplicates, or found another writer (neither).</summary>

@@ -85,6 +85,26 @@ public sealed class RecoveryStore
 
     }
 
+    /// <summary><see cref="AppendAsync"/> on SQLite, with the writer's prepared statements, on the writer's thread.</summary>
+    internal void AppendSqlite(SqliteCommitStatements sql, IReadOnlyList<RecoveryActionRecord> entries, long[] sequences, DateTime now)
+    {
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            var sequence = sequences[i];
+            var payload = _serializer.SerializeToArray(entry with { Sequence = sequence });
+            sql.InsertActionLog
+                .Bind(1, sequence).Bind(2, entry.ActionId).Bind(3, (long)entry.Revision).Bind(4, entry.CustomerId).Bind(5, entry.Tier)
+                .Bind(6, (long)entry.Severity).Bind(7, (long)entry.Status).Bind(8, (long)entry.Change).Bind(9, now.Ticks).Bind(10, payload)
+                .Execute();
+            sql.UpsertAction
+                .Bind(1, entry.ActionId).Bind(2, entry.CustomerId).Bind(3, entry.Tier).Bind(4, (long)entry.Severity)
+                .Bind(5, (long)entry.Status).Bind(6, entry.Overdue ? 1L : 0L).Bind(7, entry.DueBy.Ticks).Bind(8, now.Ticks)
+                .Bind(9, (long)entry.Revision).Bind(10, sequence).Bind(11, payload)
+                .Execute();
+        }
+    }
+
     public Task<long> MaxSequenceAsync(CancellationToken cancellationToken = default) =>
         _db.ReadAsync(async (connection, ct) =>
             Convert.ToInt64(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log", ct), CultureInfo.InvariantCulture),

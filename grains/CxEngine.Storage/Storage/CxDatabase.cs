@@ -37,6 +37,7 @@ public sealed class CxDatabase : IAsyncDisposable
             default:
                 _factory = SqliteFactory.Instance;
                 ConnectionString = options.EffectiveConnectionString;
+                _writerBusyTimeout = options.BusyTimeout;
                 Writes = Writer = new GroupCommitWriter(CreateWriterConnection, savepoints: true, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout);
                 _checkpointer = new SqliteCheckpointer(ConnectionString, loggers.CreateLogger<SqliteCheckpointer>());
                 break;
@@ -59,12 +60,16 @@ public sealed class CxDatabase : IAsyncDisposable
             {
                 using var pragma = connection.CreateCommand();
                 pragma.CommandText = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"PRAGMA cache_size = -{WriterCacheKiB}; PRAGMA mmap_size = {MmapBytes}; PRAGMA wal_autocheckpoint = {SqliteCheckpointer.BackstopPages};");
+                    $"PRAGMA cache_size = -{WriterCacheKiB}; PRAGMA mmap_size = {MmapBytes}; PRAGMA wal_autocheckpoint = {SqliteCheckpointer.BackstopPages}; PRAGMA busy_timeout = {(long)_writerBusyTimeout.TotalMilliseconds};");
                 pragma.ExecuteNonQuery();
             }
         };
         return connection;
     }
+
+    // SQLite's own wait for a lock another process holds: the commit statements prepared on the writer's handle
+    // (SqliteCommitStatements) run outside the driver, which waits for the lock in its own loop.
+    private readonly TimeSpan _writerBusyTimeout;
 
     private const int WriterCacheKiB = 256 * 1024;
     // Mapped pages count in the process's resident set: 256 MB, not the 1 GB of earlier builds, so memory levels off
