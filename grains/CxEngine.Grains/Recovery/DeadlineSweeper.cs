@@ -38,7 +38,7 @@ public sealed partial class DeadlineSweeper(
         foreach (var actionId in await recovery.FindOverdueAsync(now, PageSize, cancellationToken))
         {
             if (RecoveryActionRecord.TryParseId(actionId, out var customerId, out _)
-                && await TryAsync(customerId, () => grains.GetGrain<ICustomerGrain>(customerId).MarkOverdueAsync(actionId), actionId))
+                && await TryAsync(customerId, () => grains.GetCustomer(customerId).MarkOverdueAsync(actionId), actionId))
             {
                 overdue++;
             }
@@ -48,7 +48,7 @@ public sealed partial class DeadlineSweeper(
         foreach (var customerId in await customers.FindPromisesDueAsync(now, PageSize, cancellationToken))
         {
             var applied = 0;
-            if (await TryAsync(customerId, async () => applied = await grains.GetGrain<ICustomerGrain>(customerId).ApplyDuePromisesAsync(), "promises"))
+            if (await TryAsync(customerId, async () => applied = await grains.GetCustomer(customerId).ApplyDuePromisesAsync(), "promises"))
             {
                 missed += applied;
             }

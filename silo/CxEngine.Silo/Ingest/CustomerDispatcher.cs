@@ -104,7 +104,7 @@ public sealed partial class CustomerDispatcher(
         {
             // Leave the submitter's thread at once: it goes back to reading its stream.
             await Task.Yield();
-            var grain = grains.GetGrain<ICustomerGrain>(queue.CustomerId);
+            var grain = grains.GetCustomer(queue.CustomerId);
             while (true)
             {
                 lock (queue)

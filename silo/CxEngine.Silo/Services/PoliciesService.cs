@@ -45,7 +45,7 @@ public sealed class PoliciesService(IGrainFactory grains, TierCatalogCache cache
             throw new RequestValidationException(new FieldError("tier", "required: the name of a known tier"));
         }
 
-        var score = await grains.GetGrain<ICustomerGrain>(request.CustomerId).SetTierAsync(request.Tier).WaitAsync(context.CancellationToken);
+        var score = await grains.GetCustomer(request.CustomerId).SetTierAsync(request.Tier).WaitAsync(context.CancellationToken);
         return ContractMapper.ToScore(score);
     }
 

@@ -168,7 +168,7 @@ public sealed partial class RecoveryService(
             throw new ActionNotFoundException($"no recovery action '{actionId}'");
         }
 
-        return (grains.GetGrain<ICustomerGrain>(customerId), Security.CxAuthentication.ActorOf(context.GetHttpContext().User));
+        return (grains.GetCustomer(customerId), Security.CxAuthentication.ActorOf(context.GetHttpContext().User));
     }
 
     /// <summary>The person acting: <c>by</c> when given, otherwise the authenticated caller itself.</summary>

@@ -18,7 +18,7 @@ public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery, 
     public override async Task<V1.CustomerScore> GetScore(V1.GetScoreRequest request, ServerCallContext context)
     {
         RequestValidationException.ThrowIf(EventValidation.CheckId("customer_id", request.CustomerId));
-        var score = await grains.GetGrain<ICustomerGrain>(request.CustomerId).GetScoreAsync().WaitAsync(context.CancellationToken)
+        var score = await grains.GetCustomer(request.CustomerId).GetScoreAsync().WaitAsync(context.CancellationToken)
             ?? throw NotFound(request.CustomerId);
         return ContractMapper.ToScore(score);
     }
@@ -36,7 +36,7 @@ public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery, 
         }
 
         var ids = request.CustomerIds.Distinct(StringComparer.Ordinal).ToArray();
-        var scores = await Task.WhenAll(ids.Select(id => grains.GetGrain<ICustomerGrain>(id).GetScoreAsync()))
+        var scores = await Task.WhenAll(ids.Select(id => grains.GetCustomer(id).GetScoreAsync()))
             .WaitAsync(context.CancellationToken);
         var response = new V1.BatchGetScoresResponse();
         for (var i = 0; i < ids.Length; i++)
@@ -70,7 +70,7 @@ public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery, 
         }
 
         var before = token is null ? 0 : PageTokens.DecodeLong(token, 1);
-        var history = await grains.GetGrain<ICustomerGrain>(request.CustomerId).GetHistoryAsync(pageSize, before).WaitAsync(context.CancellationToken)
+        var history = await grains.GetCustomer(request.CustomerId).GetHistoryAsync(pageSize, before).WaitAsync(context.CancellationToken)
             ?? throw NotFound(request.CustomerId);
         var response = new V1.ScoreHistory { Score = ContractMapper.ToScore(history.Score) };
         foreach (var change in history.Changes)
