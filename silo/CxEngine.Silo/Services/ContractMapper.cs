@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using CxEngine.Customers;
 using CxEngine.Scoring;
 using Google.Protobuf.WellKnownTypes;
@@ -29,7 +30,7 @@ public static class ContractMapper
 
         if (outcome.Action is { } action)
         {
-            result.Action = ToAction(action);
+            result.Action = ToSharedAction(action);
         }
 
         return result;
@@ -70,7 +71,7 @@ public static class ContractMapper
 
         if (s.OpenAction is { } action)
         {
-            score.OpenAction = ToAction(action);
+            score.OpenAction = ToSharedAction(action);
         }
 
         return score;
@@ -94,6 +95,13 @@ public static class ContractMapper
         AppliedAt = Timestamp.FromDateTime(c.AppliedAt),
         Unscored = c.Unscored,
     };
+
+    // An open action rides along on every result of its customer's events until it changes. Its record is immutable
+    // and crosses the grain call uncopied, so its protobuf (with the reasons' timestamps) is built once per record and
+    // shared by the results; protobuf messages are only read when written out, and no caller changes these.
+    private static readonly ConditionalWeakTable<RecoveryActionRecord, V1.RecoveryAction> Shared = [];
+
+    private static V1.RecoveryAction ToSharedAction(RecoveryActionRecord a) => Shared.GetValue(a, ToAction);
 
     public static V1.RecoveryAction ToAction(RecoveryActionRecord a)
     {
