@@ -44,38 +44,18 @@ public sealed class DuplicateEventsException(IReadOnlyList<string> eventIds)
 /// snapshot), and the action-log entries its batches cause. <see cref="CommitAsync"/> writes everything a
 /// batch causes as one piece of work of the silo's group-commit writer, so it commits in the same
 /// transaction as the batches of every other customer written at that moment: one commit, one fsync,
-/// and the caller acknowledges after it and no other. Plain ADO.NET with one set of statements for
-/// SQLite and PostgreSQL (ON CONFLICT, ticks for times); Orleans' grain storage writes one grain's state
-/// per call and has no log, so it cannot put a batch's log rows, snapshot and action entries in one commit.
+/// and the caller acknowledges after it and no other. One order of statements for every database
+/// (<see cref="ICommitStatements"/>: ADO.NET on PostgreSQL, SQLite's own prepared statements on the writer's
+/// thread); Orleans' grain storage writes one grain's state per call and has no log, so it cannot put a
+/// batch's log rows, snapshot and action entries in one commit.
 /// </summary>
 public sealed partial class CustomerStore(
     CxDatabase database,
-    RecoveryStore recovery,
     ActionFeed feed,
     EngineMetrics metrics,
     Serializer serializer,
     ILogger<CustomerStore> logger)
 {
-    private const string InsertEvent = """
-        INSERT INTO cx_events (customer_id, position, event_id, applied_ticks, payload)
-        VALUES (@c, @p, @e, @t, @b) ON CONFLICT DO NOTHING
-        """;
-
-    // The version check makes every commit optimistic: a second activation of the same customer (after a
-    // partition, say) cannot interleave its writes with this one's; its commit finds another version and fails.
-    private const string UpsertCustomer = """
-        INSERT INTO cx_customers (customer_id, version, tier, score, expectation, events_applied, last_event_ticks, open_action_id,
-                                  snapshot_position, snapshot, updated_ticks, promise_due_ticks)
-        VALUES (@c, 1, @tier, @score, @expectation, @events, @last, @action, @snapshot_position, @snapshot, @t, @promise_due)
-        ON CONFLICT (customer_id) DO UPDATE SET
-            version = cx_customers.version + 1, tier = excluded.tier, score = excluded.score, expectation = excluded.expectation,
-            events_applied = excluded.events_applied, last_event_ticks = excluded.last_event_ticks, open_action_id = excluded.open_action_id,
-            snapshot_position = CASE WHEN @has_snapshot = 1 THEN excluded.snapshot_position ELSE cx_customers.snapshot_position END,
-            snapshot = CASE WHEN @has_snapshot = 1 THEN excluded.snapshot ELSE cx_customers.snapshot END,
-            updated_ticks = excluded.updated_ticks, promise_due_ticks = excluded.promise_due_ticks
-        WHERE cx_customers.version = @expected
-        """;
-
     private const string SelectEvents = "SELECT position, event_id, applied_ticks, payload FROM cx_events";
 
     [ThreadStatic]
@@ -84,7 +64,6 @@ public sealed partial class CustomerStore(
     private readonly bool _postgres = database.Provider == StorageProvider.PostgreSql;
     private readonly bool _discard = database.Provider == StorageProvider.None;
     private long _discardedSequence;
-    private readonly ConditionalWeakTable<DbConnection, Prepared> _prepared = [];
 
     /// <summary>
     /// Writes a batch: its log entries, the customer's row (and snapshot when due), and its action-log entries.
@@ -142,12 +121,9 @@ public sealed partial class CustomerStore(
         DbConnection connection, DbTransaction transaction, CustomerCommit commit, byte[][] events, byte[]? snapshot, DateTime now,
         CancellationToken cancellationToken)
     {
-        if (connection is SqliteConnection { Handle: { } db })
-        {
-            return WriteSqlite(SqliteCommitStatements.For(db), commit, events, snapshot, now);
-        }
-
-        var prepared = _prepared.GetValue(connection, c => new Prepared(c));
+        ICommitStatements sql = connection is SqliteConnection { Handle: { } db }
+            ? SqliteCommitStatements.For(db)
+            : new AdoCommitStatements(connection, transaction, _postgres);
         var c = commit.CustomerId;
 
         // Log rows first: if one is already there, nothing else of this batch has been written yet.
@@ -157,20 +133,13 @@ public sealed partial class CustomerStore(
         for (var i = 0; i < events.Length; i++)
         {
             var entry = commit.Events[i];
-            var insert = prepared.InsertEvent;
-            insert.Transaction = transaction;
-            insert.Parameters["@c"].Value = c;
-            insert.Parameters["@p"].Value = entry.Position;
-            insert.Parameters["@e"].Value = entry.EventId;
-            insert.Parameters["@t"].Value = entry.AppliedAt.Ticks;
-            insert.Parameters["@b"].Value = events[i];
-            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
+            if (await sql.InsertEventAsync(c, entry, events[i], cancellationToken))
             {
                 inserted++;
                 continue;
             }
 
-            if (await IsLoggedAsync(connection, transaction, c, entry.EventId, cancellationToken))
+            if (await sql.IsLoggedAsync(c, entry.EventId, cancellationToken))
             {
                 (duplicates ??= []).Add(entry.EventId);
             }
@@ -182,119 +151,45 @@ public sealed partial class CustomerStore(
 
         if (duplicates is not null || positionTaken)
         {
-            await UndoAsync(connection, transaction, commit, inserted, cancellationToken);
-            return positionTaken ? Written.Conflict : new Written(null, duplicates);
-        }
-
-        var sequences = await ActionSequencer.DrawAsync(connection, transaction, commit.Actions.Count, _postgres, cancellationToken);
-
-        var state = commit.State;
-        if (commit.WriteSnapshot && snapshot is null)
-        {
-            snapshot = Serialize(WithSequences(state, commit.Actions, sequences));
-        }
-
-        var upsert = prepared.UpsertCustomer;
-        upsert.Transaction = transaction;
-        upsert.Parameters["@c"].Value = c;
-        upsert.Parameters["@tier"].Value = state.Tier ?? "";
-        upsert.Parameters["@score"].Value = state.Score.Score;
-        upsert.Parameters["@expectation"].Value = state.Score.Expectation;
-        upsert.Parameters["@events"].Value = state.Position;
-        upsert.Parameters["@last"].Value = state.Score.LastEventAtTicks;
-        upsert.Parameters["@action"].Value = (object?)state.OpenAction?.ActionId ?? DBNull.Value;
-        upsert.Parameters["@snapshot_position"].Value = state.Position;
-        upsert.Parameters["@snapshot"].Value = snapshot ?? [];
-        upsert.Parameters["@has_snapshot"].Value = commit.WriteSnapshot ? 1 : 0;
-        upsert.Parameters["@t"].Value = now.Ticks;
-        upsert.Parameters["@expected"].Value = commit.ExpectedVersion;
-        upsert.Parameters["@promise_due"].Value = commit.PromiseDueTicks is { } due ? due : DBNull.Value;
-        if (await upsert.ExecuteNonQueryAsync(cancellationToken) != 1)
-        {
-            await UndoAsync(connection, transaction, commit, inserted, cancellationToken);
-            return Written.Conflict;
-        }
-
-        if (sequences.Length > 0)
-        {
-            await recovery.AppendAsync(connection, transaction, commit.Actions, sequences, now, cancellationToken);
-        }
-
-        return new Written(new CommitResult(commit.ExpectedVersion + 1, sequences), null);
-    }
-
-    /// <summary>
-    /// <see cref="WriteAsync"/> on SQLite: the same statements in the same order, prepared once on the writer's connection
-    /// and run synchronously on the writer's thread (SQLite's calls are synchronous underneath anyway).
-    /// </summary>
-    private Written WriteSqlite(SqliteCommitStatements sql, CustomerCommit commit, byte[][] events, byte[]? snapshot, DateTime now)
-    {
-        var c = commit.CustomerId;
-        List<string>? duplicates = null;
-        var inserted = 0;
-        var positionTaken = false;
-        for (var i = 0; i < events.Length; i++)
-        {
-            var entry = commit.Events[i];
-            if (sql.InsertEvent.Bind(1, c).Bind(2, entry.Position).Bind(3, entry.EventId).Bind(4, entry.AppliedAt.Ticks).Bind(5, events[i]).Execute() == 1)
-            {
-                inserted++;
-                continue;
-            }
-
-            if (sql.IsLogged.Bind(1, c).Bind(2, entry.EventId).ScalarInt64() is not null)
-            {
-                (duplicates ??= []).Add(entry.EventId);
-            }
-            else
-            {
-                positionTaken = true;
-            }
-        }
-
-        if (duplicates is not null || positionTaken)
-        {
-            UndoSqlite(sql, commit, inserted);
+            await UndoAsync(sql, commit, inserted, cancellationToken);
             return positionTaken ? Written.Conflict : new Written(null, duplicates);
         }
 
         var sequences = new long[commit.Actions.Count];
         if (sequences.Length > 0)
         {
-            var max = sql.MaxActionSequence.ScalarInt64() ?? 0;
+            var newest = await sql.NewestActionSequenceAsync(cancellationToken);
             for (var i = 0; i < sequences.Length; i++)
             {
-                sequences[i] = max + 1 + i;
+                sequences[i] = newest + 1 + i;
             }
         }
 
-        var state = commit.State;
         if (commit.WriteSnapshot && snapshot is null)
         {
-            snapshot = Serialize(WithSequences(state, commit.Actions, sequences));
+            snapshot = Serialize(WithSequences(commit.State, commit.Actions, sequences));
         }
 
-        var changed = sql.UpsertCustomer
-            .Bind(1, c).Bind(2, state.Tier ?? "").Bind(3, state.Score.Score).Bind(4, state.Score.Expectation)
-            .Bind(5, state.Position).Bind(6, state.Score.LastEventAtTicks).Bind(7, state.OpenAction?.ActionId)
-            .Bind(8, state.Position).Bind(9, snapshot ?? []).Bind(10, now.Ticks).Bind(11, commit.PromiseDueTicks)
-            .Bind(12, commit.WriteSnapshot ? 1L : 0L).Bind(13, commit.ExpectedVersion)
-            .Execute();
-        if (changed != 1)
+        if (!await sql.UpsertCustomerAsync(commit, snapshot, now, cancellationToken))
         {
-            UndoSqlite(sql, commit, inserted);
+            await UndoAsync(sql, commit, inserted, cancellationToken);
             return Written.Conflict;
         }
 
-        if (sequences.Length > 0)
+        for (var i = 0; i < sequences.Length; i++)
         {
-            recovery.AppendSqlite(sql, commit.Actions, sequences, now);
+            var entry = commit.Actions[i] with { Sequence = sequences[i] };
+            await sql.AppendActionAsync(entry, sequences[i], Serialize(entry), now, cancellationToken);
         }
 
         return new Written(new CommitResult(commit.ExpectedVersion + 1, sequences), null);
     }
 
-    private static void UndoSqlite(SqliteCommitStatements sql, CustomerCommit commit, int inserted)
+    /// <summary>
+    /// Takes back the log rows this batch wrote (PostgreSQL has no per-write savepoint here; on SQLite the writer's
+    /// savepoint would do it too). Only rows with this batch's own position and id go: another writer's rows stay.
+    /// </summary>
+    private static async Task UndoAsync(ICommitStatements sql, CustomerCommit commit, int inserted, CancellationToken cancellationToken)
     {
         if (inserted == 0)
         {
@@ -303,7 +198,7 @@ public sealed partial class CustomerStore(
 
         foreach (var entry in commit.Events)
         {
-            sql.UndoEvent.Bind(1, commit.CustomerId).Bind(2, entry.Position).Bind(3, entry.EventId).Execute();
+            await sql.UndoEventAsync(commit.CustomerId, entry, cancellationToken);
         }
     }
 
@@ -332,41 +227,6 @@ public sealed partial class CustomerStore(
         }
 
         return state;
-    }
-
-    /// <summary>
-    /// Takes back the log rows this batch wrote (PostgreSQL has no per-write savepoint here; on SQLite the writer's
-    /// savepoint would do it too). Only rows with this batch's own position and id go: another writer's rows stay.
-    /// </summary>
-    private static async Task UndoAsync(DbConnection connection, DbTransaction transaction, CustomerCommit commit, int inserted, CancellationToken cancellationToken)
-    {
-        if (inserted == 0)
-        {
-            return;
-        }
-
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "DELETE FROM cx_events WHERE customer_id = @c AND position = @p AND event_id = @e";
-        command.AddParameter("c", commit.CustomerId, DbType.String);
-        command.AddParameter("p", 0L, DbType.Int64);
-        command.AddParameter("e", "", DbType.String);
-        foreach (var entry in commit.Events)
-        {
-            command.Parameters["@p"].Value = entry.Position;
-            command.Parameters["@e"].Value = entry.EventId;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-    }
-
-    private static async Task<bool> IsLoggedAsync(DbConnection connection, DbTransaction transaction, string customerId, string eventId, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT 1 FROM cx_events WHERE customer_id = @c AND event_id = @e";
-        command.AddParameter("c", customerId, DbType.String);
-        command.AddParameter("e", eventId, DbType.String);
-        return await command.ExecuteScalarAsync(cancellationToken) is not null and not DBNull;
     }
 
     private static InconsistentStateException Conflict(CustomerCommit commit) =>
@@ -578,41 +438,6 @@ public sealed partial class CustomerStore(
         buffer.ResetWrittenCount();
         serializer.Serialize(value, buffer);
         return buffer.WrittenSpan.ToArray();
-    }
-
-    /// <summary>The writer's connection lives long: its two hot statements are prepared once and only rebound.</summary>
-    private sealed class Prepared
-    {
-        public Prepared(DbConnection connection)
-        {
-            InsertEvent = connection.CreateCommand();
-            InsertEvent.CommandText = CustomerStore.InsertEvent;
-            InsertEvent.AddParameter("c", "", DbType.String);
-            InsertEvent.AddParameter("p", 0L, DbType.Int64);
-            InsertEvent.AddParameter("e", "", DbType.String);
-            InsertEvent.AddParameter("t", 0L, DbType.Int64);
-            InsertEvent.AddParameter("b", Array.Empty<byte>(), DbType.Binary);
-
-            UpsertCustomer = connection.CreateCommand();
-            UpsertCustomer.CommandText = CustomerStore.UpsertCustomer;
-            UpsertCustomer.AddParameter("c", "", DbType.String);
-            UpsertCustomer.AddParameter("tier", "", DbType.String);
-            UpsertCustomer.AddParameter("score", 0d, DbType.Double);
-            UpsertCustomer.AddParameter("expectation", 0d, DbType.Double);
-            UpsertCustomer.AddParameter("events", 0L, DbType.Int64);
-            UpsertCustomer.AddParameter("last", 0L, DbType.Int64);
-            UpsertCustomer.AddParameter("action", DBNull.Value, DbType.String);
-            UpsertCustomer.AddParameter("snapshot_position", 0L, DbType.Int64);
-            UpsertCustomer.AddParameter("snapshot", Array.Empty<byte>(), DbType.Binary);
-            UpsertCustomer.AddParameter("has_snapshot", 0, DbType.Int32);
-            UpsertCustomer.AddParameter("t", 0L, DbType.Int64);
-            UpsertCustomer.AddParameter("expected", 0L, DbType.Int64);
-            UpsertCustomer.AddParameter("promise_due", DBNull.Value, DbType.Int64);
-        }
-
-        public DbCommand InsertEvent { get; }
-
-        public DbCommand UpsertCustomer { get; }
     }
 
     [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Trimmed {Removed} event-log entries that arrived before {Cutoff:o}")]

@@ -1,27 +1,35 @@
 using System.Runtime.CompilerServices;
+using CxEngine.Customers;
 using SQLitePCL;
 
 namespace CxEngine.Storage;
 
 /// <summary>
-/// The statements of a customer's commit on SQLite (its log rows, its row, its action-log entries), prepared
-/// once per connection handle and kept as long as the handle. The same SQL as the provider-neutral path in
-/// <see cref="CustomerStore"/> and <see cref="Recovery.RecoveryStore"/>, with positional parameters.
+/// The commit's statements on SQLite: prepared once per connection handle and kept as long as the handle,
+/// bound by position, run synchronously on the writer's thread (every method completes before it returns).
 /// </summary>
-internal sealed class SqliteCommitStatements
+internal sealed class SqliteCommitStatements : ICommitStatements
 {
     private static readonly ConditionalWeakTable<sqlite3, SqliteCommitStatements> Prepared = [];
 
+    private readonly SqliteStatement _insertEvent;
+    private readonly SqliteStatement _isLogged;
+    private readonly SqliteStatement _undoEvent;
+    private readonly SqliteStatement _upsertCustomer;
+    private readonly SqliteStatement _newestActionSequence;
+    private readonly SqliteStatement _insertActionLog;
+    private readonly SqliteStatement _upsertAction;
+
     private SqliteCommitStatements(sqlite3 db)
     {
-        InsertEvent = new SqliteStatement(db, """
+        _insertEvent = new SqliteStatement(db, """
             INSERT INTO cx_events (customer_id, position, event_id, applied_ticks, payload)
             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING
             """);
-        IsLogged = new SqliteStatement(db, "SELECT 1 FROM cx_events WHERE customer_id = ?1 AND event_id = ?2");
-        UndoEvent = new SqliteStatement(db, "DELETE FROM cx_events WHERE customer_id = ?1 AND position = ?2 AND event_id = ?3");
+        _isLogged = new SqliteStatement(db, "SELECT 1 FROM cx_events WHERE customer_id = ?1 AND event_id = ?2");
+        _undoEvent = new SqliteStatement(db, "DELETE FROM cx_events WHERE customer_id = ?1 AND position = ?2 AND event_id = ?3");
         // ?12 says whether this commit carries a snapshot; ?13 is the version the grain read (the optimistic check).
-        UpsertCustomer = new SqliteStatement(db, """
+        _upsertCustomer = new SqliteStatement(db, """
             INSERT INTO cx_customers (customer_id, version, tier, score, expectation, events_applied, last_event_ticks, open_action_id,
                                       snapshot_position, snapshot, updated_ticks, promise_due_ticks)
             VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -33,12 +41,13 @@ internal sealed class SqliteCommitStatements
                 updated_ticks = excluded.updated_ticks, promise_due_ticks = excluded.promise_due_ticks
             WHERE cx_customers.version = ?13
             """);
-        MaxActionSequence = new SqliteStatement(db, "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log");
-        InsertActionLog = new SqliteStatement(db, """
+        // One connection writes, so the transaction itself is the turn: the next sequences follow the newest.
+        _newestActionSequence = new SqliteStatement(db, "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log");
+        _insertActionLog = new SqliteStatement(db, """
             INSERT INTO cx_action_log (sequence, action_id, revision, customer_id, tier, severity, status, change, created_ticks, payload)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
             """);
-        UpsertAction = new SqliteStatement(db, """
+        _upsertAction = new SqliteStatement(db, """
             INSERT INTO cx_actions (action_id, customer_id, tier, severity, status, overdue, due_ticks, updated_ticks, revision, last_sequence, payload)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
             ON CONFLICT (action_id) DO UPDATE SET
@@ -51,19 +60,44 @@ internal sealed class SqliteCommitStatements
 
     public static SqliteCommitStatements For(sqlite3 db) => Prepared.GetValue(db, static h => new SqliteCommitStatements(h));
 
-    /// <summary>?1 customer, ?2 position, ?3 event id, ?4 applied ticks, ?5 payload; changes 0 rows when the id or position is taken.</summary>
-    public SqliteStatement InsertEvent { get; }
+    public ValueTask<bool> InsertEventAsync(string customerId, EventLogEntry entry, byte[] payload, CancellationToken cancellationToken) =>
+        new(_insertEvent.Bind(1, customerId).Bind(2, entry.Position).Bind(3, entry.EventId).Bind(4, entry.AppliedAt.Ticks).Bind(5, payload)
+            .Execute() == 1);
 
-    public SqliteStatement IsLogged { get; }
+    public ValueTask<bool> IsLoggedAsync(string customerId, string eventId, CancellationToken cancellationToken) =>
+        new(_isLogged.Bind(1, customerId).Bind(2, eventId).ScalarInt64() is not null);
 
-    public SqliteStatement UndoEvent { get; }
+    public ValueTask UndoEventAsync(string customerId, EventLogEntry entry, CancellationToken cancellationToken)
+    {
+        _undoEvent.Bind(1, customerId).Bind(2, entry.Position).Bind(3, entry.EventId).Execute();
+        return ValueTask.CompletedTask;
+    }
 
-    public SqliteStatement UpsertCustomer { get; }
+    public ValueTask<long> NewestActionSequenceAsync(CancellationToken cancellationToken) =>
+        new(_newestActionSequence.ScalarInt64() ?? 0);
 
-    /// <summary>On SQLite one connection writes, so the transaction itself is the turn: the next sequences follow the newest.</summary>
-    public SqliteStatement MaxActionSequence { get; }
+    public ValueTask<bool> UpsertCustomerAsync(CustomerCommit commit, byte[]? snapshot, DateTime now, CancellationToken cancellationToken)
+    {
+        var state = commit.State;
+        return new(_upsertCustomer
+            .Bind(1, commit.CustomerId).Bind(2, state.Tier ?? "").Bind(3, state.Score.Score).Bind(4, state.Score.Expectation)
+            .Bind(5, state.Position).Bind(6, state.Score.LastEventAtTicks).Bind(7, state.OpenAction?.ActionId)
+            .Bind(8, state.Position).Bind(9, snapshot ?? []).Bind(10, now.Ticks).Bind(11, commit.PromiseDueTicks)
+            .Bind(12, commit.WriteSnapshot ? 1L : 0L).Bind(13, commit.ExpectedVersion)
+            .Execute() == 1);
+    }
 
-    public SqliteStatement InsertActionLog { get; }
-
-    public SqliteStatement UpsertAction { get; }
+    public ValueTask AppendActionAsync(RecoveryActionRecord entry, long sequence, byte[] payload, DateTime now, CancellationToken cancellationToken)
+    {
+        _insertActionLog
+            .Bind(1, sequence).Bind(2, entry.ActionId).Bind(3, (long)entry.Revision).Bind(4, entry.CustomerId).Bind(5, entry.Tier)
+            .Bind(6, (long)entry.Severity).Bind(7, (long)entry.Status).Bind(8, (long)entry.Change).Bind(9, now.Ticks).Bind(10, payload)
+            .Execute();
+        _upsertAction
+            .Bind(1, entry.ActionId).Bind(2, entry.CustomerId).Bind(3, entry.Tier).Bind(4, (long)entry.Severity)
+            .Bind(5, (long)entry.Status).Bind(6, entry.Overdue ? 1L : 0L).Bind(7, entry.DueBy.Ticks).Bind(8, now.Ticks)
+            .Bind(9, (long)entry.Revision).Bind(10, sequence).Bind(11, payload)
+            .Execute();
+        return ValueTask.CompletedTask;
+    }
 }

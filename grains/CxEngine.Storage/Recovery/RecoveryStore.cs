@@ -49,62 +49,6 @@ public sealed class RecoveryStore
         _serializer = serializer;
     }
 
-    /// <summary>
-    /// Appends entries to the action log, with the sequences the caller drew for them, inside the caller's
-    /// transaction (a customer's commit), and brings the actions' current state up to date.
-    /// </summary>
-    internal async Task AppendAsync(
-        DbConnection connection, DbTransaction transaction, IReadOnlyList<RecoveryActionRecord> entries, long[] sequences, DateTime now,
-        CancellationToken cancellationToken)
-    {
-        for (var i = 0; i < entries.Count; i++)
-        {
-            var entry = entries[i];
-            var sequence = sequences[i];
-            var payload = _serializer.SerializeToArray(entry with { Sequence = sequence });
-            await connection.ExecuteAsync(transaction, """
-                INSERT INTO cx_action_log (sequence, action_id, revision, customer_id, tier, severity, status, change, created_ticks, payload)
-                VALUES (@sequence, @action_id, @revision, @customer_id, @tier, @severity, @status, @change, @created_ticks, @payload)
-                """, cancellationToken,
-                ("sequence", sequence), ("action_id", entry.ActionId), ("revision", entry.Revision), ("customer_id", entry.CustomerId),
-                ("tier", entry.Tier), ("severity", (int)entry.Severity), ("status", (int)entry.Status), ("change", (int)entry.Change),
-                ("created_ticks", now.Ticks), ("payload", payload));
-            await connection.ExecuteAsync(transaction, """
-                INSERT INTO cx_actions (action_id, customer_id, tier, severity, status, overdue, due_ticks, updated_ticks, revision, last_sequence, payload)
-                VALUES (@action_id, @customer_id, @tier, @severity, @status, @overdue, @due_ticks, @updated_ticks, @revision, @sequence, @payload)
-                ON CONFLICT (action_id) DO UPDATE SET
-                    tier = excluded.tier, severity = excluded.severity, status = excluded.status, overdue = excluded.overdue,
-                    due_ticks = excluded.due_ticks, updated_ticks = excluded.updated_ticks, revision = excluded.revision,
-                    last_sequence = excluded.last_sequence, payload = excluded.payload
-                WHERE cx_actions.revision < excluded.revision
-                """, cancellationToken,
-                ("action_id", entry.ActionId), ("customer_id", entry.CustomerId), ("tier", entry.Tier), ("severity", (int)entry.Severity),
-                ("status", (int)entry.Status), ("overdue", entry.Overdue ? 1 : 0), ("due_ticks", entry.DueBy.Ticks), ("updated_ticks", now.Ticks),
-                ("revision", entry.Revision), ("sequence", sequence), ("payload", payload));
-        }
-
-    }
-
-    /// <summary><see cref="AppendAsync"/> on SQLite, with the writer's prepared statements, on the writer's thread.</summary>
-    internal void AppendSqlite(SqliteCommitStatements sql, IReadOnlyList<RecoveryActionRecord> entries, long[] sequences, DateTime now)
-    {
-        for (var i = 0; i < entries.Count; i++)
-        {
-            var entry = entries[i];
-            var sequence = sequences[i];
-            var payload = _serializer.SerializeToArray(entry with { Sequence = sequence });
-            sql.InsertActionLog
-                .Bind(1, sequence).Bind(2, entry.ActionId).Bind(3, (long)entry.Revision).Bind(4, entry.CustomerId).Bind(5, entry.Tier)
-                .Bind(6, (long)entry.Severity).Bind(7, (long)entry.Status).Bind(8, (long)entry.Change).Bind(9, now.Ticks).Bind(10, payload)
-                .Execute();
-            sql.UpsertAction
-                .Bind(1, entry.ActionId).Bind(2, entry.CustomerId).Bind(3, entry.Tier).Bind(4, (long)entry.Severity)
-                .Bind(5, (long)entry.Status).Bind(6, entry.Overdue ? 1L : 0L).Bind(7, entry.DueBy.Ticks).Bind(8, now.Ticks)
-                .Bind(9, (long)entry.Revision).Bind(10, sequence).Bind(11, payload)
-                .Execute();
-        }
-    }
-
     public Task<long> MaxSequenceAsync(CancellationToken cancellationToken = default) =>
         _db.ReadAsync(async (connection, ct) =>
             Convert.ToInt64(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log", ct), CultureInfo.InvariantCulture),
