@@ -31,8 +31,57 @@ internal interface ICommitStatements
     ValueTask AppendActionAsync(RecoveryActionRecord entry, long sequence, byte[] payload, DateTime now, CancellationToken cancellationToken);
 }
 
-/// <summary>The commit's statements through ADO.NET (PostgreSQL), named parameters, prepared once per connection.</summary>
-internal sealed class AdoCommitStatements(DbConnection connection, DbTransaction transaction, bool postgres) : ICommitStatements
+/// <summary>
+/// The commit's SQL, one text per statement for both databases. Parameters are named in the order the SQLite
+/// implementation binds them by position (SQLite numbers named parameters by first appearance; it checks the names
+/// when it prepares).
+/// </summary>
+internal static class CommitSql
+{
+    public const string InsertEvent = """
+        INSERT INTO cx_events (customer_id, position, event_id, applied_ticks, payload)
+        VALUES (@c, @p, @e, @t, @b) ON CONFLICT DO NOTHING
+        """;
+
+    public const string IsLogged = "SELECT 1 FROM cx_events WHERE customer_id = @c AND event_id = @e";
+
+    public const string UndoEvent = "DELETE FROM cx_events WHERE customer_id = @c AND position = @p AND event_id = @e";
+
+    // The version check makes every commit optimistic: a second activation of the same customer (after a
+    // partition, say) cannot interleave its writes with this one's; its commit finds another version and fails.
+    public const string UpsertCustomer = """
+        INSERT INTO cx_customers (customer_id, version, tier, score, expectation, events_applied, last_event_ticks, open_action_id,
+                                  snapshot_position, snapshot, updated_ticks, promise_due_ticks)
+        VALUES (@c, 1, @tier, @score, @expectation, @events, @last, @action, @snapshot_position, @snapshot, @t, @promise_due)
+        ON CONFLICT (customer_id) DO UPDATE SET
+            version = cx_customers.version + 1, tier = excluded.tier, score = excluded.score, expectation = excluded.expectation,
+            events_applied = excluded.events_applied, last_event_ticks = excluded.last_event_ticks, open_action_id = excluded.open_action_id,
+            snapshot_position = CASE WHEN @has_snapshot = 1 THEN excluded.snapshot_position ELSE cx_customers.snapshot_position END,
+            snapshot = CASE WHEN @has_snapshot = 1 THEN excluded.snapshot ELSE cx_customers.snapshot END,
+            updated_ticks = excluded.updated_ticks, promise_due_ticks = excluded.promise_due_ticks
+        WHERE cx_customers.version = @expected
+        """;
+
+    public const string NewestActionSequence = "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log";
+
+    public const string InsertActionLog = """
+        INSERT INTO cx_action_log (sequence, action_id, revision, customer_id, tier, severity, status, change, created_ticks, payload)
+        VALUES (@sequence, @action_id, @revision, @customer_id, @tier, @severity, @status, @change, @created_ticks, @payload)
+        """;
+
+    public const string UpsertAction = """
+        INSERT INTO cx_actions (action_id, customer_id, tier, severity, status, overdue, due_ticks, updated_ticks, revision, last_sequence, payload)
+        VALUES (@action_id, @customer_id, @tier, @severity, @status, @overdue, @due_ticks, @updated_ticks, @revision, @sequence, @payload)
+        ON CONFLICT (action_id) DO UPDATE SET
+            tier = excluded.tier, severity = excluded.severity, status = excluded.status, overdue = excluded.overdue,
+            due_ticks = excluded.due_ticks, updated_ticks = excluded.updated_ticks, revision = excluded.revision,
+            last_sequence = excluded.last_sequence, payload = excluded.payload
+        WHERE cx_actions.revision < excluded.revision
+        """;
+}
+
+/// <summary>The commit's statements on PostgreSQL, through ADO.NET (Npgsql), the hot two prepared once per connection.</summary>
+internal sealed class PostgresCommitStatements(DbConnection connection, DbTransaction transaction) : ICommitStatements
 {
     private static readonly ConditionalWeakTable<DbConnection, Prepared> PreparedByConnection = [];
 
@@ -55,7 +104,7 @@ internal sealed class AdoCommitStatements(DbConnection connection, DbTransaction
 
     public async ValueTask<bool> IsLoggedAsync(string customerId, string eventId, CancellationToken cancellationToken)
     {
-        await using var command = Command("SELECT 1 FROM cx_events WHERE customer_id = @c AND event_id = @e");
+        await using var command = Command(CommitSql.IsLogged);
         command.AddParameter("c", customerId, DbType.String);
         command.AddParameter("e", eventId, DbType.String);
         return await command.ExecuteScalarAsync(cancellationToken) is not null and not DBNull;
@@ -63,7 +112,7 @@ internal sealed class AdoCommitStatements(DbConnection connection, DbTransaction
 
     public async ValueTask UndoEventAsync(string customerId, EventLogEntry entry, CancellationToken cancellationToken)
     {
-        await using var command = Command("DELETE FROM cx_events WHERE customer_id = @c AND position = @p AND event_id = @e");
+        await using var command = Command(CommitSql.UndoEvent);
         command.AddParameter("c", customerId, DbType.String);
         command.AddParameter("p", entry.Position, DbType.Int64);
         command.AddParameter("e", entry.EventId, DbType.String);
@@ -78,15 +127,10 @@ internal sealed class AdoCommitStatements(DbConnection connection, DbTransaction
     /// </summary>
     public async ValueTask<long> NewestActionSequenceAsync(CancellationToken cancellationToken)
     {
-        await using var command = Command(postgres
-            ? string.Create(CultureInfo.InvariantCulture, $"SELECT pg_advisory_xact_lock({PostgresLockKey}); SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log")
-            : "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log");
+        await using var command = Command(
+            string.Create(CultureInfo.InvariantCulture, $"SELECT pg_advisory_xact_lock({PostgresLockKey}); {CommitSql.NewestActionSequence}"));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (postgres)
-        {
-            await reader.NextResultAsync(cancellationToken);
-        }
-
+        await reader.NextResultAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);
     }
@@ -114,28 +158,15 @@ internal sealed class AdoCommitStatements(DbConnection connection, DbTransaction
 
     public async ValueTask AppendActionAsync(RecoveryActionRecord entry, long sequence, byte[] payload, DateTime now, CancellationToken cancellationToken)
     {
-        await connection.ExecuteAsync(transaction, """
-            INSERT INTO cx_action_log (sequence, action_id, revision, customer_id, tier, severity, status, change, created_ticks, payload)
-            VALUES (@sequence, @action_id, @revision, @customer_id, @tier, @severity, @status, @change, @created_ticks, @payload)
-            """, cancellationToken,
+        await connection.ExecuteAsync(transaction, CommitSql.InsertActionLog, cancellationToken,
             ("sequence", sequence), ("action_id", entry.ActionId), ("revision", entry.Revision), ("customer_id", entry.CustomerId),
             ("tier", entry.Tier), ("severity", (int)entry.Severity), ("status", (int)entry.Status), ("change", (int)entry.Change),
             ("created_ticks", now.Ticks), ("payload", payload));
-        await connection.ExecuteAsync(transaction, UpsertActionSql, cancellationToken,
+        await connection.ExecuteAsync(transaction, CommitSql.UpsertAction, cancellationToken,
             ("action_id", entry.ActionId), ("customer_id", entry.CustomerId), ("tier", entry.Tier), ("severity", (int)entry.Severity),
             ("status", (int)entry.Status), ("overdue", entry.Overdue ? 1 : 0), ("due_ticks", entry.DueBy.Ticks), ("updated_ticks", now.Ticks),
             ("revision", entry.Revision), ("sequence", sequence), ("payload", payload));
     }
-
-    private const string UpsertActionSql = """
-        INSERT INTO cx_actions (action_id, customer_id, tier, severity, status, overdue, due_ticks, updated_ticks, revision, last_sequence, payload)
-        VALUES (@action_id, @customer_id, @tier, @severity, @status, @overdue, @due_ticks, @updated_ticks, @revision, @sequence, @payload)
-        ON CONFLICT (action_id) DO UPDATE SET
-            tier = excluded.tier, severity = excluded.severity, status = excluded.status, overdue = excluded.overdue,
-            due_ticks = excluded.due_ticks, updated_ticks = excluded.updated_ticks, revision = excluded.revision,
-            last_sequence = excluded.last_sequence, payload = excluded.payload
-        WHERE cx_actions.revision < excluded.revision
-        """;
 
     private DbCommand Command(string sql)
     {
@@ -151,31 +182,15 @@ internal sealed class AdoCommitStatements(DbConnection connection, DbTransaction
         public Prepared(DbConnection connection)
         {
             InsertEvent = connection.CreateCommand();
-            InsertEvent.CommandText = """
-                INSERT INTO cx_events (customer_id, position, event_id, applied_ticks, payload)
-                VALUES (@c, @p, @e, @t, @b) ON CONFLICT DO NOTHING
-                """;
+            InsertEvent.CommandText = CommitSql.InsertEvent;
             InsertEvent.AddParameter("c", "", DbType.String);
             InsertEvent.AddParameter("p", 0L, DbType.Int64);
             InsertEvent.AddParameter("e", "", DbType.String);
             InsertEvent.AddParameter("t", 0L, DbType.Int64);
             InsertEvent.AddParameter("b", Array.Empty<byte>(), DbType.Binary);
 
-            // The version check makes every commit optimistic: a second activation of the same customer (after a
-            // partition, say) cannot interleave its writes with this one's; its commit finds another version and fails.
             UpsertCustomer = connection.CreateCommand();
-            UpsertCustomer.CommandText = """
-                INSERT INTO cx_customers (customer_id, version, tier, score, expectation, events_applied, last_event_ticks, open_action_id,
-                                          snapshot_position, snapshot, updated_ticks, promise_due_ticks)
-                VALUES (@c, 1, @tier, @score, @expectation, @events, @last, @action, @snapshot_position, @snapshot, @t, @promise_due)
-                ON CONFLICT (customer_id) DO UPDATE SET
-                    version = cx_customers.version + 1, tier = excluded.tier, score = excluded.score, expectation = excluded.expectation,
-                    events_applied = excluded.events_applied, last_event_ticks = excluded.last_event_ticks, open_action_id = excluded.open_action_id,
-                    snapshot_position = CASE WHEN @has_snapshot = 1 THEN excluded.snapshot_position ELSE cx_customers.snapshot_position END,
-                    snapshot = CASE WHEN @has_snapshot = 1 THEN excluded.snapshot ELSE cx_customers.snapshot END,
-                    updated_ticks = excluded.updated_ticks, promise_due_ticks = excluded.promise_due_ticks
-                WHERE cx_customers.version = @expected
-                """;
+            UpsertCustomer.CommandText = CommitSql.UpsertCustomer;
             UpsertCustomer.AddParameter("c", "", DbType.String);
             UpsertCustomer.AddParameter("tier", "", DbType.String);
             UpsertCustomer.AddParameter("score", 0d, DbType.Double);

@@ -45,7 +45,7 @@ public sealed class DuplicateEventsException(IReadOnlyList<string> eventIds)
 /// batch causes as one piece of work of the silo's group-commit writer, so it commits in the same
 /// transaction as the batches of every other customer written at that moment: one commit, one fsync,
 /// and the caller acknowledges after it and no other. One order of statements for every database
-/// (<see cref="ICommitStatements"/>: ADO.NET on PostgreSQL, SQLite's own prepared statements on the writer's
+/// (<see cref="ICommitStatements"/>: Npgsql on PostgreSQL, SQLite's own prepared statements on the writer's
 /// thread); Orleans' grain storage writes one grain's state per call and has no log, so it cannot put a
 /// batch's log rows, snapshot and action entries in one commit.
 /// </summary>
@@ -61,7 +61,6 @@ public sealed partial class CustomerStore(
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;
 
-    private readonly bool _postgres = database.Provider == StorageProvider.PostgreSql;
     private readonly bool _discard = database.Provider == StorageProvider.None;
     private long _discardedSequence;
 
@@ -123,7 +122,7 @@ public sealed partial class CustomerStore(
     {
         ICommitStatements sql = connection is SqliteConnection { Handle: { } db }
             ? SqliteCommitStatements.For(db)
-            : new AdoCommitStatements(connection, transaction, _postgres);
+            : new PostgresCommitStatements(connection, transaction);
         var c = commit.CustomerId;
 
         // Log rows first: if one is already there, nothing else of this batch has been written yet.

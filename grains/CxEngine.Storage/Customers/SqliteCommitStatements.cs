@@ -5,8 +5,8 @@ using SQLitePCL;
 namespace CxEngine.Storage;
 
 /// <summary>
-/// The commit's statements on SQLite: prepared once per connection handle and kept as long as the handle,
-/// bound by position, run synchronously on the writer's thread (every method completes before it returns).
+/// The commit's statements (<see cref="CommitSql"/>) on SQLite: prepared once per connection handle and kept as long
+/// as the handle, bound by position, run synchronously on the writer's thread (every method completes before it returns).
 /// </summary>
 internal sealed class SqliteCommitStatements : ICommitStatements
 {
@@ -22,40 +22,19 @@ internal sealed class SqliteCommitStatements : ICommitStatements
 
     private SqliteCommitStatements(sqlite3 db)
     {
-        _insertEvent = new SqliteStatement(db, """
-            INSERT INTO cx_events (customer_id, position, event_id, applied_ticks, payload)
-            VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING
-            """);
-        _isLogged = new SqliteStatement(db, "SELECT 1 FROM cx_events WHERE customer_id = ?1 AND event_id = ?2");
-        _undoEvent = new SqliteStatement(db, "DELETE FROM cx_events WHERE customer_id = ?1 AND position = ?2 AND event_id = ?3");
-        // ?12 says whether this commit carries a snapshot; ?13 is the version the grain read (the optimistic check).
-        _upsertCustomer = new SqliteStatement(db, """
-            INSERT INTO cx_customers (customer_id, version, tier, score, expectation, events_applied, last_event_ticks, open_action_id,
-                                      snapshot_position, snapshot, updated_ticks, promise_due_ticks)
-            VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-            ON CONFLICT (customer_id) DO UPDATE SET
-                version = cx_customers.version + 1, tier = excluded.tier, score = excluded.score, expectation = excluded.expectation,
-                events_applied = excluded.events_applied, last_event_ticks = excluded.last_event_ticks, open_action_id = excluded.open_action_id,
-                snapshot_position = CASE WHEN ?12 = 1 THEN excluded.snapshot_position ELSE cx_customers.snapshot_position END,
-                snapshot = CASE WHEN ?12 = 1 THEN excluded.snapshot ELSE cx_customers.snapshot END,
-                updated_ticks = excluded.updated_ticks, promise_due_ticks = excluded.promise_due_ticks
-            WHERE cx_customers.version = ?13
-            """);
+        _insertEvent = new SqliteStatement(db, CommitSql.InsertEvent, "@c", "@p", "@e", "@t", "@b");
+        _isLogged = new SqliteStatement(db, CommitSql.IsLogged, "@c", "@e");
+        _undoEvent = new SqliteStatement(db, CommitSql.UndoEvent, "@c", "@p", "@e");
+        _upsertCustomer = new SqliteStatement(db, CommitSql.UpsertCustomer,
+            "@c", "@tier", "@score", "@expectation", "@events", "@last", "@action", "@snapshot_position", "@snapshot", "@t",
+            "@promise_due", "@has_snapshot", "@expected");
         // One connection writes, so the transaction itself is the turn: the next sequences follow the newest.
-        _newestActionSequence = new SqliteStatement(db, "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log");
-        _insertActionLog = new SqliteStatement(db, """
-            INSERT INTO cx_action_log (sequence, action_id, revision, customer_id, tier, severity, status, change, created_ticks, payload)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-            """);
-        _upsertAction = new SqliteStatement(db, """
-            INSERT INTO cx_actions (action_id, customer_id, tier, severity, status, overdue, due_ticks, updated_ticks, revision, last_sequence, payload)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-            ON CONFLICT (action_id) DO UPDATE SET
-                tier = excluded.tier, severity = excluded.severity, status = excluded.status, overdue = excluded.overdue,
-                due_ticks = excluded.due_ticks, updated_ticks = excluded.updated_ticks, revision = excluded.revision,
-                last_sequence = excluded.last_sequence, payload = excluded.payload
-            WHERE cx_actions.revision < excluded.revision
-            """);
+        _newestActionSequence = new SqliteStatement(db, CommitSql.NewestActionSequence);
+        _insertActionLog = new SqliteStatement(db, CommitSql.InsertActionLog,
+            "@sequence", "@action_id", "@revision", "@customer_id", "@tier", "@severity", "@status", "@change", "@created_ticks", "@payload");
+        _upsertAction = new SqliteStatement(db, CommitSql.UpsertAction,
+            "@action_id", "@customer_id", "@tier", "@severity", "@status", "@overdue", "@due_ticks", "@updated_ticks", "@revision",
+            "@sequence", "@payload");
     }
 
     public static SqliteCommitStatements For(sqlite3 db) => Prepared.GetValue(db, static h => new SqliteCommitStatements(h));

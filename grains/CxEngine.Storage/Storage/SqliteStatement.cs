@@ -15,10 +15,21 @@ internal sealed class SqliteStatement
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _statement;
 
-    public SqliteStatement(sqlite3 db, string sql)
+    /// <summary>Prepares <paramref name="sql"/>, whose parameters must be exactly <paramref name="parameters"/>, in that order.</summary>
+    public SqliteStatement(sqlite3 db, string sql, params string[] parameters)
     {
         _db = db;
         Check(raw.sqlite3_prepare_v3(db, sql, raw.SQLITE_PREPARE_PERSISTENT, out _statement));
+        var count = raw.sqlite3_bind_parameter_count(_statement);
+        for (var i = 1; i <= Math.Max(count, parameters.Length); i++)
+        {
+            var name = i <= count ? raw.sqlite3_bind_parameter_name(_statement, i).utf8_to_string() : null;
+            if (i > parameters.Length || name != parameters[i - 1])
+            {
+                throw new InvalidOperationException(
+                    $"statement parameter {i} is {name ?? "missing"}, bound as {(i <= parameters.Length ? parameters[i - 1] : "nothing")}: {sql}");
+            }
+        }
     }
 
     public SqliteStatement Bind(int index, long value)
