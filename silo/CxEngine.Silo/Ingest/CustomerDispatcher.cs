@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using CxEngine.Customers;
 using Microsoft.Extensions.Options;
 
@@ -21,6 +22,13 @@ public enum DispatchFailure
 /// <summary>Receives the outcome of each submitted event, in submission order per customer.</summary>
 public interface IOutcomeSink
 {
+    /// <summary>
+    /// The sender whose order survives a failure (a stream, a batch call): once an event of a customer from this
+    /// scope fails, the scope's later events of that customer are answered UNAVAILABLE unsent until the failed one
+    /// is sent again. Each sink is its own scope unless it says otherwise.
+    /// </summary>
+    object OrderScope => this;
+
     void OnOutcome(EventOutcome outcome, string customerId);
 
     /// <summary>
@@ -40,6 +48,8 @@ public interface IOutcomeSink
 /// Order is kept across failures too: when a batch fails (the call throws, or any event in it comes back
 /// UNAVAILABLE), the customer's events already queued behind it are answered UNAVAILABLE without being
 /// sent, so none is applied ahead of the failed ones and a client that resends in order restores the order.
+/// A sender that goes on regardless cannot reorder either: its later events of the customer (those of the same
+/// <see cref="IOutcomeSink.OrderScope"/>) are answered UNAVAILABLE unsent until it resends the first failed one.
 /// </remarks>
 public sealed partial class CustomerDispatcher(
     IGrainFactory grains,
@@ -61,6 +71,9 @@ public sealed partial class CustomerDispatcher(
     };
 
     private readonly ConcurrentDictionary<string, CustomerQueue> _queues = new(StringComparer.Ordinal);
+
+    // Per order scope (a stream, a batch call), the customers whose events failed in it; gone with the scope.
+    private readonly ConditionalWeakTable<object, FailedCustomers> _fences = [];
     private readonly int _maxBatch = options.Value.Customers.MaxBatchSize;
 
     public void Submit(string customerId, CustomerEvent evt, IOutcomeSink sink)
@@ -69,7 +82,7 @@ public sealed partial class CustomerDispatcher(
         while (true)
         {
             var queue = _queues.GetOrAdd(customerId, static id => new CustomerQueue(id));
-            bool startDrain;
+            bool startDrain, blocked;
             lock (queue)
             {
                 if (queue.Retired)
@@ -78,9 +91,22 @@ public sealed partial class CustomerDispatcher(
                     continue;
                 }
 
-                queue.Waiting.Add(pending);
-                startDrain = !queue.Draining;
-                queue.Draining = true;
+                // Checked under the queue's lock, where failures are recorded before they are answered: an event
+                // that arrives after its scope's failure can neither be sent nor slip in between.
+                blocked = _fences.TryGetValue(sink.OrderScope, out var failed) && failed.Blocks(customerId, evt.EventId);
+                startDrain = false;
+                if (!blocked)
+                {
+                    queue.Waiting.Add(pending);
+                    startDrain = !queue.Draining;
+                    queue.Draining = true;
+                }
+            }
+
+            if (blocked)
+            {
+                Fail(customerId, pending, DispatchFailure.EarlierEventFailed, null);
+                return;
             }
 
             if (startDrain)
@@ -139,12 +165,13 @@ public sealed partial class CustomerDispatcher(
                     // A timed-out call may still run in the grain; any other failure stopped before storing.
                     var failure = ex is TimeoutException ? DispatchFailure.MayHaveApplied : DispatchFailure.NotApplied;
                     LogBatchFailed(logger, ex, queue.CustomerId, batch.Length, failure);
+                    var queuedBehind = FenceAndTakeBehind(queue, batch);
                     for (; answered < batch.Length; answered++)
                     {
                         Fail(queue.CustomerId, batch[answered], failure, ex);
                     }
 
-                    FailQueuedBehind(queue, ex);
+                    FailBehind(queue.CustomerId, queuedBehind, ex);
                     continue;
                 }
 
@@ -165,19 +192,20 @@ public sealed partial class CustomerDispatcher(
                     LogMetricsFailed(logger, ex, queue.CustomerId);
                 }
 
-                var anyUnavailable = false;
-                for (; answered < batch.Length; answered++)
-                {
-                    var outcome = outcomes[answered];
-                    anyUnavailable |= outcome.Status == EventStatus.Unavailable;
-                    Answer(queue.CustomerId, batch[answered], outcome, now);
-                }
-
-                if (anyUnavailable)
+                // The failures are recorded before any of them is answered (see Submit).
+                Pending[] behind = [];
+                if (outcomes.Any(o => o.Status == EventStatus.Unavailable))
                 {
                     LogBatchUnavailable(logger, queue.CustomerId, batch.Length);
-                    FailQueuedBehind(queue, null);
+                    behind = FenceAndTakeBehind(queue, batch.Where((_, i) => outcomes[i].Status == EventStatus.Unavailable));
                 }
+
+                for (; answered < batch.Length; answered++)
+                {
+                    Answer(queue.CustomerId, batch[answered], outcomes[answered], now);
+                }
+
+                FailBehind(queue.CustomerId, behind, null);
             }
         }
         catch (Exception ex)
@@ -195,6 +223,11 @@ public sealed partial class CustomerDispatcher(
                 Pending[] left = [];
                 try
                 {
+                    lock (queue)
+                    {
+                        Fence(queue.CustomerId, batch.Skip(answered));
+                    }
+
                     for (; answered < batch.Length; answered++)
                     {
                         // The call may have reached the grain before the failure, so it may have been applied.
@@ -207,6 +240,7 @@ public sealed partial class CustomerDispatcher(
                     {
                         left = [.. queue.Waiting];
                         queue.Waiting.Clear();
+                        Fence(queue.CustomerId, left);
                         Retire(queue);
                     }
                 }
@@ -221,28 +255,47 @@ public sealed partial class CustomerDispatcher(
     }
 
     /// <summary>
-    /// After a failed batch (already answered): the customer's events queued behind it are answered
-    /// UNAVAILABLE unsent, so none is applied ahead of the failed ones. Events that arrive from now on are
-    /// sent normally: their senders could see the failure first.
+    /// After a batch failed, before any of it is answered: records the failed events' scopes (their later events of the
+    /// customer are refused until the first failed one comes again) and takes the customer's events queued behind the
+    /// batch, which are answered UNAVAILABLE unsent (<see cref="FailBehind"/>), so none is applied ahead of the failed ones.
     /// </summary>
-    private void FailQueuedBehind(CustomerQueue queue, Exception? error)
+    private Pending[] FenceAndTakeBehind(CustomerQueue queue, IEnumerable<Pending> failed)
     {
-        Pending[] behind;
         lock (queue)
         {
+            Fence(queue.CustomerId, failed);
             if (queue.Waiting.Count == 0)
             {
-                return;
+                return [];
             }
 
-            behind = [.. queue.Waiting];
+            Pending[] behind = [.. queue.Waiting];
             queue.Waiting.Clear();
+            Fence(queue.CustomerId, behind);
+            return behind;
+        }
+    }
+
+    private void FailBehind(string customerId, Pending[] behind, Exception? error)
+    {
+        if (behind.Length == 0)
+        {
+            return;
         }
 
-        LogQueuedFailed(logger, queue.CustomerId, behind.Length);
+        LogQueuedFailed(logger, customerId, behind.Length);
         foreach (var p in behind)
         {
-            Fail(queue.CustomerId, p, DispatchFailure.EarlierEventFailed, error);
+            Fail(customerId, p, DispatchFailure.EarlierEventFailed, error);
+        }
+    }
+
+    /// <summary>Caller holds the customer's queue lock.</summary>
+    private void Fence(string customerId, IEnumerable<Pending> failed)
+    {
+        foreach (var p in failed)
+        {
+            _fences.GetOrCreateValue(p.Sink.OrderScope).Add(customerId, p.Event.EventId);
         }
     }
 
@@ -324,6 +377,40 @@ public sealed partial class CustomerDispatcher(
     private static partial void LogDrainFailed(ILogger logger, Exception exception, string customerId);
 
     private readonly record struct Pending(CustomerEvent Event, IOutcomeSink Sink, long SubmittedAt);
+
+    /// <summary>The customers of one order scope with a failed event, and the first such event of each.</summary>
+    private sealed class FailedCustomers
+    {
+        private readonly Dictionary<string, string> _firstFailed = new(StringComparer.Ordinal);
+
+        public void Add(string customerId, string eventId)
+        {
+            lock (_firstFailed)
+            {
+                _firstFailed.TryAdd(customerId, eventId);
+            }
+        }
+
+        /// <summary>Whether the event must wait for an earlier failed one; the first failed event itself, sent again, lifts the fence.</summary>
+        public bool Blocks(string customerId, string eventId)
+        {
+            lock (_firstFailed)
+            {
+                if (!_firstFailed.TryGetValue(customerId, out var first))
+                {
+                    return false;
+                }
+
+                if (first != eventId)
+                {
+                    return true;
+                }
+
+                _firstFailed.Remove(customerId);
+                return false;
+            }
+        }
+    }
 
     private sealed class CustomerQueue(string customerId)
     {

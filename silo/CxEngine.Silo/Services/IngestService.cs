@@ -180,6 +180,9 @@ public sealed partial class IngestService(
 
         private sealed class Slot(BatchSink batch, int index) : IOutcomeSink
         {
+            // The call's events keep their order together, whichever slot failed.
+            public object OrderScope => batch;
+
             public void OnOutcome(EventOutcome outcome, string customerId) => batch.Set(index, ContractMapper.ToResult(outcome, customerId));
 
             public void OnFailure(CustomerEvent evt, string customerId, DispatchFailure failure, Exception? error) =>
