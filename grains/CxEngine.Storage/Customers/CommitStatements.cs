@@ -1,8 +1,8 @@
 using System.Data;
 using System.Data.Common;
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using CxEngine.Customers;
+using CxEngine.Recovery;
 
 namespace CxEngine.Storage;
 
@@ -85,10 +85,10 @@ internal sealed class PostgresCommitStatements(DbConnection connection, DbTransa
 {
     private static readonly ConditionalWeakTable<DbConnection, Prepared> PreparedByConnection = [];
 
-    // Any fixed number shared by every silo of the cluster; chosen not to clash with the schema script's lock.
-    private const long PostgresLockKey = 7243051190266262;
-
     private readonly Prepared _prepared = PreparedByConnection.GetValue(connection, static c => new Prepared(c));
+
+    // The end of this transaction's sequence range, once it drew from it.
+    private long _rangeEnd;
 
     public async ValueTask<bool> InsertEventAsync(string customerId, EventLogEntry entry, byte[] payload, CancellationToken cancellationToken)
     {
@@ -120,19 +120,18 @@ internal sealed class PostgresCommitStatements(DbConnection connection, DbTransa
     }
 
     /// <summary>
-    /// On PostgreSQL the read comes after a transaction-scoped advisory lock, so transactions of several silos that
-    /// append actions take turns and commit in sequence order: a watcher reading "after sequence n" never sees n + 2
-    /// before n + 1 commits. Every commit reads again (Npgsql reuses one transaction object per connection, so
-    /// nothing may be cached on it); the lock is re-entrant within a transaction and the read is one index lookup.
+    /// On PostgreSQL every transaction draws from a range of its own (<see cref="ActionSequences"/>): no lock, no wait for
+    /// another transaction, on this silo or another. The newest sequence already drawn in the range is read back (this
+    /// transaction sees its own rows; each commit of a group gets a new statements object, so nothing is kept between them).
     /// </summary>
     public async ValueTask<long> NewestActionSequenceAsync(CancellationToken cancellationToken)
     {
-        await using var command = Command(
-            string.Create(CultureInfo.InvariantCulture, $"SELECT pg_advisory_xact_lock({PostgresLockKey}); {CommitSql.NewestActionSequence}"));
+        await using var command = Command(ActionSequences.PostgresNewestInTransaction);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.NextResultAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);
+        var newest = reader.GetInt64(0);
+        _rangeEnd = reader.GetInt64(1);
+        return newest;
     }
 
     public async ValueTask<bool> UpsertCustomerAsync(CustomerCommit commit, byte[]? snapshot, DateTime now, CancellationToken cancellationToken)
@@ -158,6 +157,14 @@ internal sealed class PostgresCommitStatements(DbConnection connection, DbTransa
 
     public async ValueTask AppendActionAsync(RecoveryActionRecord entry, long sequence, byte[] payload, DateTime now, CancellationToken cancellationToken)
     {
+        if (sequence >= _rangeEnd)
+        {
+            // Past the range a later transaction owns: readers could pass it before it commits. Fails this group
+            // commit (its events are answered UNAVAILABLE and retried) rather than the feed's order.
+            throw new InvalidOperationException(
+                $"one transaction drew more than {ActionSequences.PerTransaction} action-log sequences; the group commit is retried smaller");
+        }
+
         await connection.ExecuteAsync(transaction, CommitSql.InsertActionLog, cancellationToken,
             ("sequence", sequence), ("action_id", entry.ActionId), ("revision", entry.Revision), ("customer_id", entry.CustomerId),
             ("tier", entry.Tier), ("severity", (int)entry.Severity), ("status", (int)entry.Status), ("change", (int)entry.Change),

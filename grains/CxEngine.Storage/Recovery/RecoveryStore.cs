@@ -49,16 +49,28 @@ public sealed class RecoveryStore
         _serializer = serializer;
     }
 
+    /// <summary>The newest settled sequence: no entry below it can appear any more (<see cref="ActionSequences"/>).</summary>
     public Task<long> MaxSequenceAsync(CancellationToken cancellationToken = default) =>
         _db.ReadAsync(async (connection, ct) =>
-            Convert.ToInt64(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log", ct), CultureInfo.InvariantCulture),
+            Convert.ToInt64(await ScalarAsync(connection, null, $"SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log WHERE {Settled}", ct),
+                CultureInfo.InvariantCulture),
             cancellationToken);
 
-    /// <summary>Log entries after a sequence, in order.</summary>
+    /// <summary>Settled log entries after a sequence, in order.</summary>
     public Task<IReadOnlyList<RecoveryActionRecord>> ReadLogAsync(long afterSequence, int limit, CancellationToken cancellationToken = default) =>
         _db.ReadAsync((connection, ct) => ReadPayloadsAsync(connection,
-            "SELECT payload FROM cx_action_log WHERE sequence > @after ORDER BY sequence LIMIT @limit", ct,
+            $"SELECT payload FROM cx_action_log WHERE sequence > @after AND {Settled} ORDER BY sequence LIMIT @limit", ct,
             ("after", afterSequence), ("limit", limit)), cancellationToken);
+
+    /// <summary>How many entries lie after one sequence up to another (sequences are not consecutive on PostgreSQL).</summary>
+    public Task<long> CountLogAsync(long afterSequence, long upToSequence, CancellationToken cancellationToken = default) =>
+        _db.ReadAsync(async (connection, ct) =>
+            Convert.ToInt64(await ScalarAsync(connection, null, "SELECT COUNT(*) FROM cx_action_log WHERE sequence > @after AND sequence <= @upto", ct,
+                ("after", afterSequence), ("upto", upToSequence)), CultureInfo.InvariantCulture),
+            cancellationToken);
+
+    // SQLite's single writer commits in sequence order: everything committed is settled.
+    private string Settled => _db.Provider == StorageProvider.PostgreSql ? $"sequence < {ActionSequences.PostgresSettledBelow}" : "1 = 1";
 
     public async Task<RecoveryActionRecord?> GetActionAsync(string actionId, CancellationToken cancellationToken = default)
     {

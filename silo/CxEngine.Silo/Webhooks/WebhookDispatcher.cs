@@ -369,7 +369,7 @@ public sealed partial class WebhookDispatcher : ILifecycleParticipant<ISiloLifec
                 Name = endpoint.Key,
                 Url = endpoint.Options.DisplayUrl,
                 Position = position,
-                LagEntries = Math.Max(0, head - position),
+                LagEntries = head > position ? await _store.CountLogAsync(position, head, cancellationToken) : 0,
                 Attempts = row?.Attempts ?? 0,
                 LastError = row?.LastError ?? "",
                 Silo = row is not null && row.LeaseUntil > now ? row.Owner : "",

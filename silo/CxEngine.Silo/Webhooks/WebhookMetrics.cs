@@ -28,7 +28,7 @@ public static class WebhookMetrics
         meter.CreateObservableGauge("cx.webhooks.position", () => Each<long>(e => e.Position), "{sequence}",
             "The last action-log entry delivered to the endpoint (or passed over by its filters)");
         meter.CreateObservableGauge("cx.webhooks.lag.entries", () => Each<long>(e => Math.Max(0, dispatcher.Head - e.Position)), "{entry}",
-            "Action-log entries not yet delivered to the endpoint");
+            "Action-log entries not yet delivered to the endpoint (on PostgreSQL, whose sequences are not consecutive, the distance in sequence numbers; Recovery.ListWebhookDeliveries counts entries)");
         meter.CreateObservableGauge("cx.webhooks.lag", () => Each<double>(e => e.PendingSince is { } since
             ? Math.Max(0, (clock.GetUtcNow().UtcDateTime - since).TotalSeconds) : 0), "s",
             "Age of the oldest entry not yet delivered to the endpoint; 0 when caught up");
