@@ -330,6 +330,10 @@ public sealed partial class CustomerGrain(
         return last;
     }
 
+    /// <summary>
+    /// Gives the actions this commit wrote their log sequences: in the state, in the results' actions and in the results'
+    /// scores (taken before the commit), one record per action revision shared by all of them.
+    /// </summary>
     private EventOutcome[] Acknowledge(PendingBatch pending, CommitResult result)
     {
         var outcomes = pending.Outcomes;
@@ -338,23 +342,21 @@ public sealed partial class CustomerGrain(
             return outcomes;
         }
 
-        var sequences = new Dictionary<(string, int), long>(result.Sequences.Length);
+        var sequenced = new Dictionary<(string, int), RecoveryActionRecord>(result.Sequences.Length);
         for (var i = 0; i < pending.Actions.Count; i++)
         {
-            sequences[(pending.Actions[i].ActionId, pending.Actions[i].Revision)] = result.Sequences[i];
+            sequenced[(pending.Actions[i].ActionId, pending.Actions[i].Revision)] = pending.Actions[i] with { Sequence = result.Sequences[i] };
         }
 
-        if (_state.OpenAction is { } open && sequences.TryGetValue((open.ActionId, open.Revision), out var openSequence))
-        {
-            _state.OpenAction = open with { Sequence = openSequence };
-        }
+        RecoveryActionRecord? WithSequence(RecoveryActionRecord? action) =>
+            action is not null && sequenced.TryGetValue((action.ActionId, action.Revision), out var stored) ? stored : action;
 
+        _state.OpenAction = WithSequence(_state.OpenAction);
         for (var i = 0; i < outcomes.Length; i++)
         {
-            if (outcomes[i].Action is { } action && sequences.TryGetValue((action.ActionId, action.Revision), out var sequence))
-            {
-                outcomes[i] = outcomes[i] with { Action = action with { Sequence = sequence } };
-            }
+            var outcome = outcomes[i];
+            var score = outcome.Score is { OpenAction: { } open } s ? s with { OpenAction = WithSequence(open) } : outcome.Score;
+            outcomes[i] = outcome with { Action = WithSequence(outcome.Action), Score = score };
         }
 
         return outcomes;

@@ -29,6 +29,11 @@ public sealed class IngestServiceTests(EngineFixture fixture)
         Assert.Equal(-12.375, result.Change.Delta, 12);
         Assert.Equal(V1.ActionStatus.Open, result.Action.Status);
         Assert.Equal(result.Action.ActionId, result.Score.OpenAction.ActionId);
+
+        // The result's action and the score's open action are the one the log holds, with its sequence.
+        Assert.True(result.Action.Sequence > 0, $"the raised action came back with sequence {result.Action.Sequence}");
+        Assert.Equal(result.Action, result.Score.OpenAction);
+        Assert.Equal(result.Action, (await Engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer })).OpenAction);
     }
 
     [Fact]
