@@ -28,7 +28,8 @@ internal sealed record LoadOptions
 
     public const string Usage = """
         cxengine-load --target URL [options]
-          --target URL        engine to drive (default http://localhost:50051)
+          --target URL[,URL]  engine to drive (default http://localhost:50051); several silos of a cluster, comma-separated,
+                              share the streams (stream s goes to URL s mod n)
           --streams N         concurrent StreamEvents calls (default 8)
           --customers N       distinct customers (default 100000)
           --events N          measured events (default 300000)

@@ -28,9 +28,13 @@ internal static class LoadRun
     public static async Task<RunResult> RunAsync(
         string target, IReadOnlyList<InteractionEvent[]> perStream, double rate, string label, CancellationToken cancellationToken, int burst = 1)
     {
-        using var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
-        using var channel = GrpcChannel.ForAddress(target, new GrpcChannelOptions { HttpHandler = handler });
-        var client = new Ingest.IngestClient(channel);
+        // Several targets (comma-separated, the silos of a cluster): stream s goes to target s mod n, and since each
+        // customer has one stream, each customer enters the cluster through one silo.
+        var channels = target.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(t => GrpcChannel.ForAddress(t, new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true } }))
+            .ToArray();
+        using var disposeChannels = new Disposables(channels);
+        var clients = channels.Select(c => new Ingest.IngestClient(c)).ToArray();
         var total = perStream.Sum(s => s.Length);
         var perStreamRate = rate > 0 ? rate / perStream.Count : 0;
         var answered = 0L;
@@ -49,7 +53,7 @@ internal static class LoadRun
             // Send time of every event (Stopwatch ticks), by its index in this stream.
             var sentAt = new long[events.Length];
             var index = events.Select((e, i) => (e.EventId, i)).ToDictionary(p => p.EventId, p => p.i);
-            using var call = client.StreamEvents(cancellationToken: cancellationToken);
+            using var call = clients[s % clients.Length].StreamEvents(cancellationToken: cancellationToken);
             var reader = Task.Run(async () =>
             {
                 await foreach (var result in call.ResponseStream.ReadAllAsync(cancellationToken))
@@ -115,5 +119,16 @@ internal static class LoadRun
 
         var count = Interlocked.Read(ref answered);
         return new RunResult(count, clock.Elapsed.TotalSeconds, count / clock.Elapsed.TotalSeconds, merged, errors);
+    }
+}
+
+internal sealed class Disposables(IEnumerable<IDisposable> items) : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (var item in items)
+        {
+            item.Dispose();
+        }
     }
 }

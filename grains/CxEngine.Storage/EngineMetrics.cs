@@ -56,7 +56,7 @@ public sealed class EngineMetrics : IDisposable
     /// Group commits and the writes they carried (their ratio is the batching the writer achieves), the writes
     /// waiting and how long the oldest has, and restarts of the writer's loop: a writer that stalls shows here.
     /// </summary>
-    public void ObserveWriter(Storage.GroupCommitWriter writer)
+    public void ObserveWriter(Storage.WriterPool writer)
     {
         _meter.CreateObservableCounter("cx.storage.commits", () => writer.Commits, "{commit}", "Group commits of this silo's storage writer");
         _meter.CreateObservableCounter("cx.storage.writes", () => writer.Writes, "{write}", "Writes carried by those commits");

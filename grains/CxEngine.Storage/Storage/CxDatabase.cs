@@ -24,7 +24,8 @@ public sealed class CxDatabase : IAsyncDisposable
             case StorageProvider.PostgreSql:
                 _factory = NpgsqlFactory.Instance;
                 ConnectionString = options.EffectiveConnectionString;
-                Writes = Writer = new GroupCommitWriter(CreateConnection, savepoints: false, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout);
+                Writes = Writer = new WriterPool(options.WriterConnections, () => new GroupCommitWriter(
+                    CreateConnection, savepoints: false, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout, options.InjectedCommitLatency));
                 break;
             case StorageProvider.Memory or StorageProvider.None:
                 // A shared in-memory SQLite database lives as long as one connection to it is open.
@@ -32,13 +33,16 @@ public sealed class CxDatabase : IAsyncDisposable
                 ConnectionString = $"Data Source=cxengine-{Guid.NewGuid():N};Mode=Memory;Cache=Shared";
                 _keepAlive = new SqliteConnection(ConnectionString);
                 _keepAlive.Open();
-                Writes = Writer = new GroupCommitWriter(CreateConnection, savepoints: true, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout);
+                Writes = Writer = new WriterPool(1, () => new GroupCommitWriter(
+                    CreateConnection, savepoints: true, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout, options.InjectedCommitLatency));
                 break;
             default:
                 _factory = SqliteFactory.Instance;
                 ConnectionString = options.EffectiveConnectionString;
                 _writerBusyTimeout = options.BusyTimeout;
-                Writes = Writer = new GroupCommitWriter(CreateWriterConnection, savepoints: true, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout);
+                // SQLite takes one writer at a time: more connections would only queue on its lock.
+                Writes = Writer = new WriterPool(1, () => new GroupCommitWriter(
+                    CreateWriterConnection, savepoints: true, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout, options.InjectedCommitLatency));
                 _checkpointer = new SqliteCheckpointer(ConnectionString, loggers.CreateLogger<SqliteCheckpointer>());
                 break;
         }
@@ -82,8 +86,8 @@ public sealed class CxDatabase : IAsyncDisposable
 
     public IWriteQueue Writes { get; }
 
-    /// <summary>The one group-commit writer of this silo for this database.</summary>
-    public GroupCommitWriter Writer { get; }
+    /// <summary>This silo's group-commit writers for this database (one on SQLite).</summary>
+    public WriterPool Writer { get; }
 
     private bool IsSqlite => Provider != StorageProvider.PostgreSql;
 

@@ -83,6 +83,7 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
 
     private readonly Func<DbConnection> _connect;
     private readonly bool _savepoints;
+    private readonly TimeSpan _commitLatency;
     private readonly ILogger _logger;
     private readonly TimeSpan _writeTimeout;
     private readonly long _timeoutTicks;
@@ -124,8 +125,11 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
     /// The longest a caller waits for its write to be committed before it is answered UNAVAILABLE
     /// (<see cref="StorageOptions.WriteTimeout"/>); <see cref="DefaultWriteTimeout"/> if not given.
     /// </param>
-    public GroupCommitWriter(Func<DbConnection> connect, bool savepoints, ILogger<GroupCommitWriter> logger, TimeSpan? writeTimeout = null)
+    /// <param name="commitLatency">Benchmarks only: added to every commit, as a database across a network adds (<see cref="StorageOptions.InjectedCommitLatency"/>).</param>
+    public GroupCommitWriter(
+        Func<DbConnection> connect, bool savepoints, ILogger<GroupCommitWriter> logger, TimeSpan? writeTimeout = null, TimeSpan commitLatency = default)
     {
+        _commitLatency = commitLatency;
         _connect = connect;
         _savepoints = savepoints;
         _logger = logger;
@@ -356,6 +360,10 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
                 }
 
                 await transaction.CommitAsync();
+                if (_commitLatency > TimeSpan.Zero)
+                {
+                    await Task.Delay(_commitLatency);
+                }
 
                 // Out of flight before the success is recorded, so that a sweep cannot mark these writes as timed out after it.
                 EndBatch();
