@@ -355,7 +355,9 @@ public sealed partial class CustomerGrain(
         for (var i = 0; i < outcomes.Length; i++)
         {
             var outcome = outcomes[i];
-            var score = outcome.Score is { OpenAction: { } open } s ? s with { OpenAction = WithSequence(open) } : outcome.Score;
+            var score = outcome.Score is { OpenAction: { } open } s && WithSequence(open) is var stored && !ReferenceEquals(stored, open)
+                ? s with { OpenAction = stored }
+                : outcome.Score;
             outcomes[i] = outcome with { Action = WithSequence(outcome.Action), Score = score };
         }
 

@@ -194,7 +194,7 @@ public sealed partial class CustomerDispatcher(
 
                 // The failures are recorded before any of them is answered (see Submit).
                 Pending[] behind = [];
-                if (outcomes.Any(o => o.Status == EventStatus.Unavailable))
+                if (AnyUnavailable(outcomes))
                 {
                     LogBatchUnavailable(logger, queue.CustomerId, batch.Length);
                     behind = FenceAndTakeBehind(queue, batch.Where((_, i) => outcomes[i].Status == EventStatus.Unavailable));
@@ -288,6 +288,20 @@ public sealed partial class CustomerDispatcher(
         {
             Fail(customerId, p, DispatchFailure.EarlierEventFailed, error);
         }
+    }
+
+    // A loop, not LINQ: this runs for every batch, and an enumerator per batch is an allocation per call.
+    private static bool AnyUnavailable(IReadOnlyList<EventOutcome> outcomes)
+    {
+        for (var i = 0; i < outcomes.Count; i++)
+        {
+            if (outcomes[i].Status == EventStatus.Unavailable)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Caller holds the customer's queue lock.</summary>
