@@ -93,6 +93,7 @@ public static class CxEngineHost
         });
 
         builder.Services.AddSingleton<CustomerDispatcher>();
+        builder.Services.AddSingleton<EventAdmission>();
         builder.Services.AddSingleton<Replay.RescoreRunner>();
         builder.Services.AddSingleton(sp => new EventValidation(
             sp.GetRequiredKeyedService<TimeProvider>(EngineClock.Key),

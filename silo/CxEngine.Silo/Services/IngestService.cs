@@ -1,6 +1,4 @@
-using System.Threading.Channels;
 using CxEngine.Customers;
-using CxEngine.Policies;
 using CxEngine.Silo.Grpc;
 using CxEngine.Silo.Hosting;
 using CxEngine.Silo.Ingest;
@@ -17,10 +15,8 @@ namespace CxEngine.Silo.Services;
 [Microsoft.AspNetCore.Authorization.Authorize(Roles = Roles.Ingest)]
 public sealed partial class IngestService(
     CustomerDispatcher dispatcher,
-    TierCatalogCache tiers,
-    EventValidation validation,
+    EventAdmission admission,
     CallerLimits limits,
-    EngineMetrics metrics,
     IOptions<IngestOptions> options,
     ILogger<IngestService> logger) : V1.Ingest.IngestBase
 {
@@ -31,14 +27,14 @@ public sealed partial class IngestService(
             throw limits.OverRate(context);
         }
 
-        if (validation.TryMap(request, await tiers.GetAsync(request.Tier), out var evt) is { } error)
+        var (evt, error) = await admission.AdmitAsync(request);
+        if (error is not null)
         {
-            metrics.Event(EventStatus.Rejected, error.Field);
-            throw new RequestValidationException(error);
+            throw new RequestValidationException(error.Value);
         }
 
         var sink = new UnarySink();
-        dispatcher.Submit(request.CustomerId, evt, sink);
+        dispatcher.Submit(request.CustomerId, evt!, sink);
         var outcome = await sink.Outcome.WaitAsync(context.CancellationToken);
         return outcome.Status switch
         {
@@ -74,14 +70,14 @@ public sealed partial class IngestService(
         for (var i = 0; i < request.Events.Count; i++)
         {
             var e = request.Events[i];
-            if (validation.TryMap(e, await tiers.GetAsync(e.Tier), out var evt) is { } error)
+            var (evt, error) = await admission.AdmitAsync(e);
+            if (error is not null)
             {
-                metrics.Event(EventStatus.Rejected, error.Field);
-                batch.Set(i, ContractMapper.Rejected(e.EventId, e.CustomerId, error.ToString()));
+                batch.Set(i, ContractMapper.Rejected(e.EventId, e.CustomerId, error.Value.ToString()));
                 continue;
             }
 
-            dispatcher.Submit(e.CustomerId, evt, batch.SinkFor(i));
+            dispatcher.Submit(e.CustomerId, evt!, batch.SinkFor(i));
         }
 
         var response = new V1.RecordEventsResponse();
@@ -113,16 +109,15 @@ public sealed partial class IngestService(
                 // Backpressure: with the window full we stop reading, and HTTP/2 flow control slows the sender.
                 await session.AcquireAsync();
                 received++;
-                var error = validation.TryMap(request, await tiers.GetAsync(request.Tier), out var evt);
-                if (error is { } e)
+                var (evt, error) = await admission.AdmitAsync(request);
+                if (error is not null)
                 {
                     rejected++;
-                    metrics.Event(EventStatus.Rejected, e.Field);
-                    session.Write(ContractMapper.Rejected(request.EventId, request.CustomerId, e.ToString()));
+                    session.Write(ContractMapper.Rejected(request.EventId, request.CustomerId, error.Value.ToString()));
                     continue;
                 }
 
-                dispatcher.Submit(request.CustomerId, evt, session);
+                dispatcher.Submit(request.CustomerId, evt!, session);
             }
         }
         finally
@@ -144,139 +139,4 @@ public sealed partial class IngestService(
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "Event stream ended: {Received} events received, {Rejected} rejected")]
     private static partial void LogStreamEnded(ILogger logger, long received, long rejected);
-
-    private sealed class UnarySink : IOutcomeSink
-    {
-        private readonly TaskCompletionSource<EventOutcome> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task<EventOutcome> Outcome => _outcome.Task;
-
-        public void OnOutcome(EventOutcome outcome, string customerId) => _outcome.TrySetResult(outcome);
-
-        public void OnFailure(CustomerEvent evt, string customerId, DispatchFailure failure, Exception? error) =>
-            // An RpcException passes the error interceptor as it is, so the caller gets this event's own advice.
-            _outcome.TrySetException(new RpcException(new Status(StatusCode.Unavailable, CustomerDispatcher.Describe(failure, error))));
-    }
-
-    /// <summary>The results of one RecordEvents call, each in its request's slot; complete when the last one arrives.</summary>
-    private sealed class BatchSink(int count)
-    {
-        private readonly V1.EventResult[] _results = new V1.EventResult[count];
-        private readonly TaskCompletionSource<V1.EventResult[]> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int _missing = count;
-
-        public Task<V1.EventResult[]> Results => _done.Task;
-
-        public IOutcomeSink SinkFor(int index) => new Slot(this, index);
-
-        public void Set(int index, V1.EventResult result)
-        {
-            _results[index] = result;
-            if (Interlocked.Decrement(ref _missing) == 0)
-            {
-                _done.TrySetResult(_results);
-            }
-        }
-
-        private sealed class Slot(BatchSink batch, int index) : IOutcomeSink
-        {
-            // The call's events keep their order together, whichever slot failed.
-            public object OrderScope => batch;
-
-            public void OnOutcome(EventOutcome outcome, string customerId) => batch.Set(index, ContractMapper.ToResult(outcome, customerId));
-
-            public void OnFailure(CustomerEvent evt, string customerId, DispatchFailure failure, Exception? error) =>
-                batch.Set(index, ContractMapper.Unavailable(evt.EventId, customerId, CustomerDispatcher.Describe(failure, error)));
-        }
-    }
-
-    /// <summary>
-    /// One StreamEvents call: a window of accepted-but-unanswered events, and a single writer that sends
-    /// results as they complete (the response stream takes one writer at a time).
-    /// </summary>
-    private sealed class StreamSession(int window, CancellationToken callCancelled) : IOutcomeSink, IDisposable
-    {
-        private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
-        private static readonly WriteOptions Flushed = new();
-        // Cancelled with the call, or once the response writer has failed: then nothing frees the window again, and
-        // the call ends instead of waiting for it forever.
-        private readonly CancellationTokenSource _stopped = CancellationTokenSource.CreateLinkedTokenSource(callCancelled);
-
-        private readonly SemaphoreSlim _window = new(window, window);
-        private readonly Channel<V1.EventResult> _results = Channel.CreateUnbounded<V1.EventResult>(
-            new UnboundedChannelOptions { SingleReader = true });
-
-        private int _outstanding;
-        private int _inputComplete;
-
-        public async Task AcquireAsync()
-        {
-            await _window.WaitAsync(_stopped.Token);
-            Interlocked.Increment(ref _outstanding);
-        }
-
-        public void OnOutcome(EventOutcome outcome, string customerId) =>
-            Write(ContractMapper.ToResult(outcome, customerId));
-
-        public void OnFailure(CustomerEvent evt, string customerId, DispatchFailure failure, Exception? error) =>
-            Write(ContractMapper.Unavailable(evt.EventId, customerId, CustomerDispatcher.Describe(failure, error)));
-
-        public void Write(V1.EventResult result)
-        {
-            _results.Writer.TryWrite(result);
-            if (Interlocked.Decrement(ref _outstanding) == 0 && Volatile.Read(ref _inputComplete) == 1)
-            {
-                _results.Writer.TryComplete();
-            }
-        }
-
-        public void CompleteInput()
-        {
-            // A full fence on both sides (here and the decrement in Write): whichever runs second sees the
-            // other's write, so the results channel is always completed once the last result is in.
-            Interlocked.Exchange(ref _inputComplete, 1);
-            if (Volatile.Read(ref _outstanding) == 0)
-            {
-                _results.Writer.TryComplete();
-            }
-        }
-
-        public async Task WriteAllAsync(IServerStreamWriter<V1.EventResult> responses, CancellationToken cancellationToken)
-        {
-            var reader = _results.Reader;
-            try
-            {
-                while (await reader.WaitToReadAsync(cancellationToken))
-                {
-                    // Results that are ready together go out together: each one with another behind it is buffered, and
-                    // the last flushes them all in one write to the connection instead of a flush each.
-                    reader.TryRead(out var result);
-                    while (result is not null)
-                    {
-                        var more = reader.TryRead(out var next);
-                        responses.WriteOptions = more ? Buffered : Flushed;
-                        await responses.WriteAsync(result, cancellationToken);
-                        _window.Release();
-                        result = more ? next : null;
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // The caller went away; events already dispatched still complete in their grains.
-            }
-            catch
-            {
-                // Writing a result failed (a broken connection, a serializer fault): stop reading the caller's events.
-                _stopped.Cancel();
-                throw;
-            }
-        }
-
-        public void Dispose()
-        {
-            _window.Dispose();
-            _stopped.Dispose();
-        }
-    }
 }
