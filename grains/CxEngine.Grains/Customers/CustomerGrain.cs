@@ -331,21 +331,21 @@ public sealed partial class CustomerGrain(
     }
 
     /// <summary>
-    /// Gives the actions this commit wrote their log sequences: in the state, in the results' actions and in the results'
-    /// scores (taken before the commit), one record per action revision shared by all of them.
+    /// Puts the actions as the log keeps them (with their sequences, from the commit) in the state, in the results'
+    /// actions and in the results' scores (taken before the commit): one record per action revision shared by all.
     /// </summary>
     private EventOutcome[] Acknowledge(PendingBatch pending, CommitResult result)
     {
         var outcomes = pending.Outcomes;
-        if (result.Sequences.Length == 0)
+        if (result.Actions.Length == 0)
         {
             return outcomes;
         }
 
-        var sequenced = new Dictionary<(string, int), RecoveryActionRecord>(result.Sequences.Length);
-        for (var i = 0; i < pending.Actions.Count; i++)
+        var sequenced = new Dictionary<(string, int), RecoveryActionRecord>(result.Actions.Length);
+        foreach (var stored in result.Actions)
         {
-            sequenced[(pending.Actions[i].ActionId, pending.Actions[i].Revision)] = pending.Actions[i] with { Sequence = result.Sequences[i] };
+            sequenced[(stored.ActionId, stored.Revision)] = stored;
         }
 
         RecoveryActionRecord? WithSequence(RecoveryActionRecord? action) =>
@@ -380,11 +380,11 @@ public sealed partial class CustomerGrain(
     }
 
     /// <summary>A change a person or the overdue sweep made: snapshot and action entry in one commit, or nothing.</summary>
-    private async Task<long[]> CommitLifecycleAsync(RecoveryActionRecord[] changes, string whatFailed)
+    private async Task<RecoveryActionRecord[]> CommitLifecycleAsync(RecoveryActionRecord[] changes, string whatFailed)
     {
         try
         {
-            return (await CommitAsync([], changes, writeSnapshot: true)).Sequences;
+            return (await CommitAsync([], changes, writeSnapshot: true)).Actions;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -397,8 +397,7 @@ public sealed partial class CustomerGrain(
     /// <summary>Records a lifecycle change of the open action and gives it back with its log sequence.</summary>
     private async Task<RecoveryActionRecord> CommitActionChangeAsync(RecoveryActionRecord change, string whatFailed)
     {
-        var sequences = await CommitLifecycleAsync([change], whatFailed);
-        var stored = change with { Sequence = sequences[0] };
+        var stored = (await CommitLifecycleAsync([change], whatFailed))[0];
         if (_state.OpenAction is { } open && open.ActionId == stored.ActionId)
         {
             _state.OpenAction = stored;

@@ -22,8 +22,8 @@ public sealed record CustomerCommit(
     bool WriteSnapshot,
     long? PromiseDueTicks = null);
 
-/// <summary>What a commit gave back: the customer row's new version and the action-log sequences, in order.</summary>
-public sealed record CommitResult(long Version, long[] Sequences);
+/// <summary>What a commit gave back: the customer row's new version and its actions as the log keeps them (with their sequences), in order.</summary>
+public sealed record CommitResult(long Version, RecoveryActionRecord[] Actions);
 
 /// <summary>A customer as storage holds it: the snapshot, its row version, and the log entries after the snapshot.</summary>
 public sealed record LoadedCustomer(StoredCustomer? Snapshot, long Version, IReadOnlyList<EventLogEntry> After);
@@ -75,10 +75,10 @@ public sealed partial class CustomerStore(
         if (_discard)
         {
             // StorageProvider.None: answered as if written, so the rest of the path is measured alone.
-            var drawn = new long[commit.Actions.Count];
+            var drawn = new RecoveryActionRecord[commit.Actions.Count];
             for (var i = 0; i < drawn.Length; i++)
             {
-                drawn[i] = Interlocked.Increment(ref _discardedSequence);
+                drawn[i] = commit.Actions[i] with { Sequence = Interlocked.Increment(ref _discardedSequence) };
             }
 
             return new CommitResult(commit.ExpectedVersion + 1, drawn);
@@ -154,19 +154,21 @@ public sealed partial class CustomerStore(
             return positionTaken ? Written.Conflict : new Written(null, duplicates);
         }
 
-        var sequences = new long[commit.Actions.Count];
-        if (sequences.Length > 0)
+        // The actions as the log keeps them, with their sequences: the log entries, the snapshot and the result all
+        // carry these same records.
+        var stored = new RecoveryActionRecord[commit.Actions.Count];
+        if (stored.Length > 0)
         {
             var newest = await sql.NewestActionSequenceAsync(cancellationToken);
-            for (var i = 0; i < sequences.Length; i++)
+            for (var i = 0; i < stored.Length; i++)
             {
-                sequences[i] = newest + 1 + i;
+                stored[i] = commit.Actions[i] with { Sequence = newest + 1 + i };
             }
         }
 
         if (commit.WriteSnapshot && snapshot is null)
         {
-            snapshot = Serialize(WithSequences(commit.State, commit.Actions, sequences));
+            snapshot = Serialize(WithStoredActions(commit.State, stored));
         }
 
         if (!await sql.UpsertCustomerAsync(commit, snapshot, now, cancellationToken))
@@ -175,13 +177,12 @@ public sealed partial class CustomerStore(
             return Written.Conflict;
         }
 
-        for (var i = 0; i < sequences.Length; i++)
+        foreach (var entry in stored)
         {
-            var entry = commit.Actions[i] with { Sequence = sequences[i] };
-            await sql.AppendActionAsync(entry, sequences[i], Serialize(entry), now, cancellationToken);
+            await sql.AppendActionAsync(entry, entry.Sequence, Serialize(entry), now, cancellationToken);
         }
 
-        return new Written(new CommitResult(commit.ExpectedVersion + 1, sequences), null);
+        return new Written(new CommitResult(commit.ExpectedVersion + 1, stored), null);
     }
 
     /// <summary>
@@ -207,25 +208,17 @@ public sealed partial class CustomerStore(
         public static readonly Written Conflict = new(null, null);
     }
 
-    /// <summary>The state as the snapshot keeps it: its open action carries the log sequence this commit gives it.</summary>
-    private static StoredCustomer WithSequences(StoredCustomer state, IReadOnlyList<RecoveryActionRecord> actions, long[] sequences)
+    /// <summary>The state as the snapshot keeps it: its open action is the one the log keeps, with its sequence.</summary>
+    private static StoredCustomer WithStoredActions(StoredCustomer state, RecoveryActionRecord[] stored)
     {
-        if (state.OpenAction is not { } open)
+        if (state.OpenAction is not { } open || Array.Find(stored, a => a.ActionId == open.ActionId && a.Revision == open.Revision) is not { } kept)
         {
             return state;
         }
 
-        for (var i = 0; i < actions.Count; i++)
-        {
-            if (actions[i].ActionId == open.ActionId && actions[i].Revision == open.Revision)
-            {
-                var copy = state.Copy();
-                copy.OpenAction = open with { Sequence = sequences[i] };
-                return copy;
-            }
-        }
-
-        return state;
+        var copy = state.Copy();
+        copy.OpenAction = kept;
+        return copy;
     }
 
     private static InconsistentStateException Conflict(CustomerCommit commit) =>
