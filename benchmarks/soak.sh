@@ -39,7 +39,9 @@ while kill -0 "$load" 2>/dev/null; do
   scrape=$(curl -s "http://127.0.0.1:$metrics_port/metrics" || true)
   heap=$(awk '/^dotnet_gc_last_collection_heap_size_bytes/ {s+=$2} END {printf "%.0f", s/1048576}' <<<"$scrape")
   applied=$(awk '/^cx_events_total/ && /status="applied"/ {s+=$2} END {printf "%.0f", s}' <<<"$scrape")
-  db=$(du -cm "$work"/data/cxengine.db* 2>/dev/null | tail -1 | cut -f1)
+  # No database files with --CxEngine:Storage:Provider=None (or Memory): 0, not an exit under pipefail.
+  db=$( (du -cm "$work"/data/cxengine.db* 2>/dev/null || true) | tail -1 | cut -f1)
+  db=${db:-0}
   printf '%7ss %12s %14s %14s %12s\n' "$now" "$rss" "$heap" "$db" "$applied"
 done
 wait "$load" || true
