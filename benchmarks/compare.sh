@@ -11,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/dotnet.sh
+source scripts/lib/ports.sh
 require_dotnet
 
 customers=100000; events=300000; warmup=20000; streams=8; seed=1; burst=""; shape=""; out=""; build=1
@@ -63,16 +64,6 @@ free_port() {
   echo "$p"
 }
 
-# Waits for the server's gRPC port; fails if the process exits first or 90 s pass.
-wait_port() {
-  for _ in $(seq 1 180); do
-    kill -0 "$server" 2>/dev/null || return 1
-    (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.5
-  done
-  return 1
-}
-
 stop_server() {
   kill "$server" 2>/dev/null || true
   for _ in $(seq 1 30); do kill -0 "$server" 2>/dev/null || break; sleep 0.5; done
@@ -92,7 +83,7 @@ run_row() {
   echo "  $key: starting" >&2
   "$@" >"$log" 2>&1 &
   server=$!
-  if ! wait_port "$port"; then
+  if ! wait_for_port "$port" "$server" 90; then
     fail_json "$json" "server did not start: $(reason "$log" 'exception|error|fail|invalid|unknown|not supported')"
     stop_server
     return

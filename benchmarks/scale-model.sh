@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/dotnet.sh
+source scripts/lib/ports.sh
 require_dotnet
 
 latency_ms=${1:-5}; events=${2:-40000}; customers=${3:-10000}
@@ -53,7 +54,7 @@ run() { # silos connections latency
       --CxEngine:Http:Url= --CxEngine:Operator:Url= --Logging:LogLevel:Default=Warning >"$work/silo-$silos-$connections-$latency-$i.log" 2>&1 &
     pids+=($!)
     targets+="${targets:+,}http://127.0.0.1:$((50070 + i))"
-    for _ in $(seq 1 120); do (echo >"/dev/tcp/127.0.0.1/$((50070 + i))") 2>/dev/null && break; sleep 0.5; done
+    wait_for_port $((50070 + i)) "${pids[-1]}" 60 || { echo "error: silo $i of $silos did not start" >&2; exit 1; }
   done
   # A second silo joins the first's cluster in the seconds after its port opens.
   ((silos > 1)) && sleep 10

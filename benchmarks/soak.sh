@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/dotnet.sh
+source scripts/lib/ports.sh
 require_dotnet
 
 rate=${1:-6000}; minutes=${2:-15}; customers=${3:-100000}
@@ -23,7 +24,7 @@ silo/CxEngine.Silo/bin/Release/net10.0/CxEngine.Silo --urls "http://127.0.0.1:$p
   --CxEngine:Cluster:SiloPort=21171 --CxEngine:Cluster:GatewayPort=31071 \
   --Logging:LogLevel:Default=Warning >"$work/engine.log" 2>&1 &
 engine=$!
-for _ in $(seq 1 60); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 1; done
+wait_for_port "$port" "$engine" 60 || { cat "$work/engine.log" >&2; echo "error: the engine did not start" >&2; exit 1; }
 
 benchmarks/CxEngine.LoadTest/bin/Release/net10.0/CxEngine.LoadTest --target "http://127.0.0.1:$port" \
   --customers "$customers" --events "$events" --warmup 20000 --rate "$rate" --no-ceiling --get-score 0 \

@@ -11,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/dotnet.sh
+source scripts/lib/ports.sh
 require_dotnet
 
 count=${1:-3}
@@ -56,6 +57,15 @@ bash scripts/lib/test-postgres.sh start "$work/postgres"
 source "$work/postgres/env"
 
 engine=silo/CxEngine.Silo/bin/Release/net10.0/CxEngine.Silo
+
+# Silo $1 is up once its gRPC port opens; its log is shown if it exits or does not open within a minute.
+wait_started() {
+  local i=$1
+  wait_for_port $((50050 + i)) "${pids[$((i - 1))]}" 60 && return 0
+  tail -n 30 "$work/silo-$i.log" >&2 || true
+  echo "error: silo $i did not open gRPC on $((50050 + i)) (it exited, or a minute passed; log: $work/silo-$i.log)" >&2
+  exit 1
+}
 for i in $(seq 1 "$count"); do
   "$engine" --urls "http://127.0.0.1:$((50050 + i))" \
     --CxEngine:Storage:Provider=PostgreSql --CxEngine:Storage:ConnectionString="$CXENGINE_TEST_POSTGRES" \
@@ -64,23 +74,11 @@ for i in $(seq 1 "$count"); do
     "$@" >"$work/silo-$i.log" 2>&1 &
   pids+=($!)
   # The first silo creates the schema; the others join once it is up.
-  if [ "$i" = 1 ]; then
-    for _ in $(seq 1 120); do
-      (echo >/dev/tcp/127.0.0.1/50051) 2>/dev/null && break
-      kill -0 "${pids[0]}" 2>/dev/null || { cat "$work/silo-1.log" >&2; echo "error: silo 1 exited while starting" >&2; exit 1; }
-      sleep 0.5
-    done
-  fi
+  if [ "$i" = 1 ]; then wait_started 1; fi
 done
 
-for i in $(seq 1 "$count"); do
-  port=$((50050 + i))
-  for _ in $(seq 1 120); do
-    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    kill -0 "${pids[$((i - 1))]}" 2>/dev/null || { cat "$work/silo-$i.log" >&2; echo "error: silo $i exited while starting" >&2; exit 1; }
-    sleep 0.5
-  done
-  (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "error: silo $i did not open gRPC on $port within 60 s (log: $work/silo-$i.log)" >&2; exit 1; }
+for i in $(seq 2 "$count"); do
+  wait_started "$i"
 done
 
 echo

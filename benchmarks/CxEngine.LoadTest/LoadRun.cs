@@ -25,12 +25,16 @@ internal static class LoadRun
     /// Events that travel together: each stream's array is made of runs of this many events of one customer, and
     /// with a target rate a run's events share one intended send time (the average rate stays the same).
     /// </param>
+    /// <summary>The URLs of a --target: one engine, or the silos of a cluster, comma-separated.</summary>
+    public static string[] Targets(string target) =>
+        target.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     public static async Task<RunResult> RunAsync(
         string target, IReadOnlyList<InteractionEvent[]> perStream, double rate, string label, CancellationToken cancellationToken, int burst = 1)
     {
         // Several targets (comma-separated, the silos of a cluster): stream s goes to target s mod n, and since each
         // customer has one stream, each customer enters the cluster through one silo.
-        var channels = target.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        var channels = Targets(target)
             .Select(t => GrpcChannel.ForAddress(t, new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true } }))
             .ToArray();
         using var disposeChannels = new Disposables(channels);

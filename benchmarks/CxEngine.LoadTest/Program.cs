@@ -82,7 +82,7 @@ RunResult? reads = null;
 if (options.GetScores > 0)
 {
     var resident = measuredEvents.SelectMany(s => s).Select(e => e.CustomerId).Distinct().ToArray();
-    reads = await ReadRun.RunAsync(options.Target.Split(',')[0], resident, options.GetScores, concurrency: 8, cancel.Token);
+    reads = await ReadRun.RunAsync(LoadRun.Targets(options.Target)[0], resident, options.GetScores, concurrency: 8, cancel.Token);
 }
 
 RunResult? ceiling = null;

@@ -342,23 +342,14 @@ public sealed partial class CustomerGrain(
             return outcomes;
         }
 
-        var sequenced = new Dictionary<(string, int), RecoveryActionRecord>(result.Actions.Length);
-        foreach (var stored in result.Actions)
-        {
-            sequenced[(stored.ActionId, stored.Revision)] = stored;
-        }
-
-        RecoveryActionRecord? WithSequence(RecoveryActionRecord? action) =>
-            action is not null && sequenced.TryGetValue((action.ActionId, action.Revision), out var stored) ? stored : action;
-
-        _state.OpenAction = WithSequence(_state.OpenAction);
+        _state.OpenAction = result.AsLogged(_state.OpenAction);
         for (var i = 0; i < outcomes.Length; i++)
         {
             var outcome = outcomes[i];
-            var score = outcome.Score is { OpenAction: { } open } s && WithSequence(open) is var stored && !ReferenceEquals(stored, open)
-                ? s with { OpenAction = stored }
+            var score = outcome.Score is { OpenAction: { } open } s && result.AsLogged(open) is var logged && !ReferenceEquals(logged, open)
+                ? s with { OpenAction = logged }
                 : outcome.Score;
-            outcomes[i] = outcome with { Action = WithSequence(outcome.Action), Score = score };
+            outcomes[i] = outcome with { Action = result.AsLogged(outcome.Action), Score = score };
         }
 
         return outcomes;

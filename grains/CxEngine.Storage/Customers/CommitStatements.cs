@@ -27,8 +27,8 @@ internal interface ICommitStatements
     /// <summary>Writes the customer's row if its version is still the one the grain read; false when another activation wrote it.</summary>
     ValueTask<bool> UpsertCustomerAsync(CustomerCommit commit, byte[]? snapshot, DateTime now, CancellationToken cancellationToken);
 
-    /// <summary>An action-log entry and the action's current state.</summary>
-    ValueTask AppendActionAsync(RecoveryActionRecord entry, long sequence, byte[] payload, DateTime now, CancellationToken cancellationToken);
+    /// <summary>An action-log entry (at its <see cref="RecoveryActionRecord.Sequence"/>) and the action's current state.</summary>
+    ValueTask AppendActionAsync(RecoveryActionRecord entry, byte[] payload, DateTime now, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -155,8 +155,9 @@ internal sealed class PostgresCommitStatements(DbConnection connection, DbTransa
         return await upsert.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    public async ValueTask AppendActionAsync(RecoveryActionRecord entry, long sequence, byte[] payload, DateTime now, CancellationToken cancellationToken)
+    public async ValueTask AppendActionAsync(RecoveryActionRecord entry, byte[] payload, DateTime now, CancellationToken cancellationToken)
     {
+        var sequence = entry.Sequence;
         if (sequence >= _rangeEnd)
         {
             // Past the range a later transaction owns: readers could pass it before it commits. Fails this group

@@ -23,7 +23,27 @@ public sealed record CustomerCommit(
     long? PromiseDueTicks = null);
 
 /// <summary>What a commit gave back: the customer row's new version and its actions as the log keeps them (with their sequences), in order.</summary>
-public sealed record CommitResult(long Version, RecoveryActionRecord[] Actions);
+public sealed record CommitResult(long Version, RecoveryActionRecord[] Actions)
+{
+    /// <summary>The action as this commit logged it (with its sequence) if the commit logged that revision; otherwise the action itself.</summary>
+    public RecoveryActionRecord? AsLogged(RecoveryActionRecord? action) => AsLogged(Actions, action);
+
+    internal static RecoveryActionRecord? AsLogged(RecoveryActionRecord[] logged, RecoveryActionRecord? action)
+    {
+        if (action is not null)
+        {
+            foreach (var entry in logged)
+            {
+                if (entry.ActionId == action.ActionId && entry.Revision == action.Revision)
+                {
+                    return entry;
+                }
+            }
+        }
+
+        return action;
+    }
+}
 
 /// <summary>A customer as storage holds it: the snapshot, its row version, and the log entries after the snapshot.</summary>
 public sealed record LoadedCustomer(StoredCustomer? Snapshot, long Version, IReadOnlyList<EventLogEntry> After);
@@ -179,7 +199,7 @@ public sealed partial class CustomerStore(
 
         foreach (var entry in stored)
         {
-            await sql.AppendActionAsync(entry, entry.Sequence, Serialize(entry), now, cancellationToken);
+            await sql.AppendActionAsync(entry, Serialize(entry), now, cancellationToken);
         }
 
         return new Written(new CommitResult(commit.ExpectedVersion + 1, stored), null);
@@ -211,13 +231,14 @@ public sealed partial class CustomerStore(
     /// <summary>The state as the snapshot keeps it: its open action is the one the log keeps, with its sequence.</summary>
     private static StoredCustomer WithStoredActions(StoredCustomer state, RecoveryActionRecord[] stored)
     {
-        if (state.OpenAction is not { } open || Array.Find(stored, a => a.ActionId == open.ActionId && a.Revision == open.Revision) is not { } kept)
+        var logged = CommitResult.AsLogged(stored, state.OpenAction);
+        if (ReferenceEquals(logged, state.OpenAction))
         {
             return state;
         }
 
         var copy = state.Copy();
-        copy.OpenAction = kept;
+        copy.OpenAction = logged;
         return copy;
     }
 

@@ -66,16 +66,16 @@ internal sealed class SqliteCommitStatements : ICommitStatements
             .Execute() == 1);
     }
 
-    public ValueTask AppendActionAsync(RecoveryActionRecord entry, long sequence, byte[] payload, DateTime now, CancellationToken cancellationToken)
+    public ValueTask AppendActionAsync(RecoveryActionRecord entry, byte[] payload, DateTime now, CancellationToken cancellationToken)
     {
         _insertActionLog
-            .Bind(1, sequence).Bind(2, entry.ActionId).Bind(3, (long)entry.Revision).Bind(4, entry.CustomerId).Bind(5, entry.Tier)
+            .Bind(1, entry.Sequence).Bind(2, entry.ActionId).Bind(3, (long)entry.Revision).Bind(4, entry.CustomerId).Bind(5, entry.Tier)
             .Bind(6, (long)entry.Severity).Bind(7, (long)entry.Status).Bind(8, (long)entry.Change).Bind(9, now.Ticks).Bind(10, payload)
             .Execute();
         _upsertAction
             .Bind(1, entry.ActionId).Bind(2, entry.CustomerId).Bind(3, entry.Tier).Bind(4, (long)entry.Severity)
             .Bind(5, (long)entry.Status).Bind(6, entry.Overdue ? 1L : 0L).Bind(7, entry.DueBy.Ticks).Bind(8, now.Ticks)
-            .Bind(9, (long)entry.Revision).Bind(10, sequence).Bind(11, payload)
+            .Bind(9, (long)entry.Revision).Bind(10, entry.Sequence).Bind(11, payload)
             .Execute();
         return ValueTask.CompletedTask;
     }

@@ -47,19 +47,27 @@ public sealed class RecoveryStore
     {
         _db = db;
         _serializer = serializer;
+
+        // Readers take only the settled part of the log (ActionSequences). SQLite's single writer commits in sequence
+        // order, so everything committed there is settled.
+        var settled = db.Provider == StorageProvider.PostgreSql ? $"sequence < {ActionSequences.PostgresSettledBelow}" : null;
+        _maxSequenceSql = $"SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log{(settled is null ? "" : $" WHERE {settled}")}";
+        _readLogSql = $"SELECT payload FROM cx_action_log WHERE sequence > @after{(settled is null ? "" : $" AND {settled}")} ORDER BY sequence LIMIT @limit";
     }
+
+    private readonly string _maxSequenceSql;
+    private readonly string _readLogSql;
 
     /// <summary>The newest settled sequence: no entry below it can appear any more (<see cref="ActionSequences"/>).</summary>
     public Task<long> MaxSequenceAsync(CancellationToken cancellationToken = default) =>
         _db.ReadAsync(async (connection, ct) =>
-            Convert.ToInt64(await ScalarAsync(connection, null, $"SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log WHERE {Settled}", ct),
-                CultureInfo.InvariantCulture),
+            Convert.ToInt64(await ScalarAsync(connection, null, _maxSequenceSql, ct), CultureInfo.InvariantCulture),
             cancellationToken);
 
     /// <summary>Settled log entries after a sequence, in order.</summary>
     public Task<IReadOnlyList<RecoveryActionRecord>> ReadLogAsync(long afterSequence, int limit, CancellationToken cancellationToken = default) =>
         _db.ReadAsync((connection, ct) => ReadPayloadsAsync(connection,
-            $"SELECT payload FROM cx_action_log WHERE sequence > @after AND {Settled} ORDER BY sequence LIMIT @limit", ct,
+            _readLogSql, ct,
             ("after", afterSequence), ("limit", limit)), cancellationToken);
 
     /// <summary>How many entries lie after one sequence up to another (sequences are not consecutive on PostgreSQL).</summary>
@@ -68,9 +76,6 @@ public sealed class RecoveryStore
             Convert.ToInt64(await ScalarAsync(connection, null, "SELECT COUNT(*) FROM cx_action_log WHERE sequence > @after AND sequence <= @upto", ct,
                 ("after", afterSequence), ("upto", upToSequence)), CultureInfo.InvariantCulture),
             cancellationToken);
-
-    // SQLite's single writer commits in sequence order: everything committed is settled.
-    private string Settled => _db.Provider == StorageProvider.PostgreSql ? $"sequence < {ActionSequences.PostgresSettledBelow}" : "1 = 1";
 
     public async Task<RecoveryActionRecord?> GetActionAsync(string actionId, CancellationToken cancellationToken = default)
     {
