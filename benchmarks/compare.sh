@@ -4,17 +4,24 @@
 #   plain service         benchmarks/CxEngine.PlainService: ASP.NET Core + SQLite written by hand, same contract and formulas
 #   engine (no storage)   the engine with --CxEngine:Storage:Provider=None
 #   engine (default)      the engine as configured by default (SQLite in a fresh data directory), flags as soak.sh
-# then one markdown table per traffic shape (events/s, ack p50/p99/p99.9, errors, ratios to the plain service and ceiling).
+# and, asked for with --rows, on PostgreSQL (a throwaway server per row, as the tests start one):
+#   postgres              one silo on PostgreSQL
+#   postgres-2            two silos sharing that PostgreSQL, the load split over both (half the streams each)
+#   traced                the default engine with tracing on (ratio $TRACE_RATIO, default 0.01), exporting to a
+#                         minimal OTLP/HTTP receiver started by this script (it answers 200 and counts)
+# then one markdown table per traffic shape (events/s, ack p50/p99/p99.9, errors, ratios to the plain service,
+# the ceiling and, with PostgreSQL rows, the engine on SQLite).
 #   benchmarks/compare.sh [--customers N] [--events N] [--warmup N] [--streams N] [--seed N]
-#                         [--burst K] [--shape uniform|burst|both] [--out DIR] [--no-build]
-# --shape both runs the uniform mix and bursts of K (default 4); --out DIR keeps the summaries and tables.
+#                         [--burst K] [--shape uniform|burst|both] [--rows LIST] [--out DIR] [--no-build]
+# --shape both runs the uniform mix and bursts of K (default 4); --rows picks rows, comma-separated, from
+# ceiling,plain,none,default,postgres,postgres-2,traced (default: the first four); --out DIR keeps the summaries and tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/dotnet.sh
 source scripts/lib/ports.sh
 require_dotnet
 
-customers=100000; events=300000; warmup=20000; streams=8; seed=1; burst=""; shape=""; out=""; build=1
+customers=100000; events=300000; warmup=20000; streams=8; seed=1; burst=""; shape=""; out=""; build=1; rows=ceiling,plain,none,default
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --customers) customers=$2; shift 2 ;;
@@ -25,8 +32,9 @@ while [[ $# -gt 0 ]]; do
     --burst) burst=$2; shift 2 ;;
     --shape) shape=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --rows) rows=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown argument $1 (--help lists them)" >&2; exit 2 ;;
   esac
 done
@@ -38,10 +46,21 @@ case "$shape" in
   *) echo "compare.sh: --shape is uniform, burst or both" >&2; exit 2 ;;
 esac
 
+declare -A labels=([ceiling]="ceiling" [plain]="plain service" [none]="engine (no storage)" [default]="engine (default)"
+  [postgres]="engine (PostgreSQL)" [postgres-2]="2 silos (PostgreSQL)"
+  [traced]="engine (traces on, ratio ${TRACE_RATIO:-0.01})")
+IFS=, read -r -a picked <<<"$rows"
+for row in "${picked[@]}"; do
+  [[ -n "${labels[$row]:-}" ]] || { echo "compare.sh: unknown row '$row' in --rows (ceiling,plain,none,default,postgres,postgres-2,traced)" >&2; exit 2; }
+done
+wants() { [[ ",$rows," == *",$1,"* ]]; }
+
 work=$(mktemp -d /tmp/cxengine-compare.XXXXXX)
+chmod 755 "$work" # a throwaway PostgreSQL runs as 'postgres' and keeps its data in here
 server=""; loader=""
 cleanup() {
   for pid in $loader $server; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  bash scripts/lib/test-postgres.sh destroy "$work/postgres" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -54,8 +73,8 @@ if [[ $build == 1 ]]; then
   done
 fi
 load=benchmarks/CxEngine.LoadTest/bin/Release/net10.0/CxEngine.LoadTest
-plain=benchmarks/CxEngine.PlainService/bin/Release/net10.0/CxEngine.PlainService
-engine=silo/CxEngine.Silo/bin/Release/net10.0/CxEngine.Silo
+plain_bin=benchmarks/CxEngine.PlainService/bin/Release/net10.0/CxEngine.PlainService
+engine_bin=silo/CxEngine.Silo/bin/Release/net10.0/CxEngine.Silo
 
 # The first free port from $1 up, so a running engine (or soak.sh) is never hit.
 free_port() {
@@ -65,63 +84,144 @@ free_port() {
 }
 
 stop_server() {
-  kill "$server" 2>/dev/null || true
-  for _ in $(seq 1 30); do kill -0 "$server" 2>/dev/null || break; sleep 0.5; done
-  kill -9 "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
+  local pid
+  for pid in $server; do kill "$pid" 2>/dev/null || true; done
+  for pid in $server; do
+    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   server=""
+  bash scripts/lib/test-postgres.sh destroy "$work/postgres" 2>/dev/null || true
+  if [[ -f "$work/sink.pid" ]]; then kill "$(cat "$work/sink.pid")" 2>/dev/null || true; rm -f "$work/sink.pid"; fi
 }
 
 # One line, JSON-safe: why a row failed.
 reason() { grep -m1 -iE "$2" "$1" 2>/dev/null || tail -n 1 "$1" 2>/dev/null || echo "no output"; }
 fail_json() { printf '{"failed": "%s"}\n' "$(tr -d '"\\' <<<"$2" | tr '\t\r' '  ' | cut -c1-160)" >"$1"; }
 
-# run_row KEY PORT COMMAND...: starts the server, drives it, stops it; the summary lands in $work/KEY.json.
+# run_row KEY COUNT START: starts COUNT servers ("START N PORT" starts the Nth on PORT, in the foreground: it is run
+# in the background here), drives them with one load tool (the streams split over them), stops them; the summary
+# lands in $work/KEY.json.
 run_row() {
-  local key=$1 port=$2; shift 2
-  local json="$work/$key.json" log="$work/$key.log"
+  local key=$1 count=$2 start=$3
+  local json="$work/$key.json" log="" port n targets="" pid
   echo "  $key: starting" >&2
-  "$@" >"$log" 2>&1 &
-  server=$!
-  if ! wait_for_port "$port" "$server" 90; then
-    fail_json "$json" "server did not start: $(reason "$log" 'exception|error|fail|invalid|unknown|not supported')"
-    stop_server
-    return
-  fi
-  "$load" --target "http://127.0.0.1:$port" --customers "$customers" --events "$events" --warmup "$warmup" \
+  server=""
+  for n in $(seq 1 "$count"); do
+    port=$(free_port 50181)
+    log="$work/$key.$n.log"
+    "$start" "$n" "$port" >"$log" 2>&1 &
+    server+=" $!"
+    targets+="${targets:+,}http://127.0.0.1:$port"
+    # One at a time: the first silo creates the schema and the cluster, the others join it.
+    if ! wait_for_port "$port" "$!" 90; then
+      fail_json "$json" "server $n did not start: $(reason "$log" 'exception|error|fail|invalid|unknown|not supported')"
+      stop_server
+      return
+    fi
+  done
+  local before after
+  before=$(cpu_ticks)
+  "$load" --target "$targets" --customers "$customers" --events "$events" --warmup "$warmup" \
     --streams "$streams" --seed "$seed" --burst "$b" --no-ceiling --get-score 0 --json "$json" >"$work/$key.load.txt" 2>&1 &
   loader=$!
   wait "$loader" || true # in the background, so a signal to this script is handled at once
   loader=""
-  if ! kill -0 "$server" 2>/dev/null; then
-    fail_json "$json" "server exited during the run: $(reason "$log" 'exception|error|fail')"
-  elif [[ ! -f "$json" ]]; then
-    fail_json "$json" "load tool left no summary: $(reason "$work/$key.load.txt" 'exception|error|unavailable')"
-  fi
+  after=$(cpu_ticks)
+  cpu_report "$key" "$before" "$after" "$json" | tee "$work/$key.cpu" >&2
+  n=0
+  for pid in $server; do
+    n=$((n + 1))
+    kill -0 "$pid" 2>/dev/null || fail_json "$json" "server $n exited during the run: $(reason "$work/$key.$n.log" 'exception|error|fail')"
+  done
+  [[ -f "$json" ]] || fail_json "$json" "load tool left no summary: $(reason "$work/$key.load.txt" 'exception|error|unavailable')"
   stop_server
 }
 
-engine_flags() { # PORT DATA-DIR: the flags soak.sh starts the engine with, on ports of their own
-  echo --urls "http://127.0.0.1:$1" --CxEngine:Storage:DataDirectory="$2" \
-    --CxEngine:Operator:Url="http://127.0.0.1:$(free_port 19581)" --CxEngine:Http:Url= \
-    --CxEngine:Cluster:SiloPort="$(free_port 21281)" --CxEngine:Cluster:GatewayPort="$(free_port 31181)" \
-    --Logging:LogLevel:Default=Warning
+# CPU time used so far (clock ticks, user + system): "SERVERS POSTGRES", the servers of the row and every PostgreSQL process.
+cpu_ticks() {
+  local pid servers=0 pg=0 t
+  for pid in $server; do
+    t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0); servers=$((servers + t))
+  done
+  for pid in $(pgrep -u postgres -x postgres 2>/dev/null); do
+    t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0); pg=$((pg + t))
+  done
+  echo "$servers $pg"
 }
 
+# cpu_report KEY "BEFORE" "AFTER" SUMMARY: CPU per event of the servers and of PostgreSQL over the measured run.
+cpu_report() {
+  local hz events
+  hz=$(getconf CLK_TCK)
+  events=$(( ${4:+$(grep -o '"events": *[0-9]*' "$4" 2>/dev/null | grep -o '[0-9]*$' || echo 0)} + 0 ))
+  python3 - "$1" "$2" "$3" "$hz" "$events" "$warmup" <<'PY'
+import sys
+key, before, after, hz, events, warmup = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+if events <= 0:
+    sys.exit(0)
+total = events + warmup  # the ticks span the warm-up too
+us = lambda b, a: (int(a) - int(b)) / hz * 1e6 / total
+line = f"  {key}: CPU per event (warm-up included): servers {us(before[0], after[0]):.0f} µs"
+if int(after[1]) > int(before[1]):
+    line += f", PostgreSQL {us(before[1], after[1]):.0f} µs"
+print(line)
+PY
+}
+
+# The engine with the flags soak.sh starts it with, on ports of its own: engine N PORT [more flags].
+engine() {
+  local n=$1 port=$2; shift 2
+  exec "$engine_bin" --urls "http://127.0.0.1:$port" --CxEngine:Storage:DataDirectory="$work/data-$port" \
+    --CxEngine:Operator:Url="http://127.0.0.1:$(free_port $((19580 + 100 * n)))" --CxEngine:Http:Url= \
+    --CxEngine:Cluster:SiloPort="$(free_port $((21280 + 100 * n)))" --CxEngine:Cluster:GatewayPort="$(free_port $((31180 + 100 * n)))" \
+    --Logging:LogLevel:Default=Warning "$@"
+}
+ceiling() { exec "$load" ceiling-server --urls "http://127.0.0.1:$2"; }
+plain() { exec "$plain_bin" --urls "http://127.0.0.1:$2" --data "$work/plain-data-$2" --Logging:LogLevel:Default=Warning; }
+none() { engine "$1" "$2" --CxEngine:Storage:Provider=None; }
+default() { engine "$1" "$2"; }
+# A fresh throwaway PostgreSQL for each row, started with the row's first silo.
+postgres() {
+  if [[ $1 == 1 ]]; then bash scripts/lib/test-postgres.sh start "$work/postgres" >&2; fi
+  # shellcheck disable=SC1091
+  source "$work/postgres/env"
+  engine "$1" "$2" --CxEngine:Storage:Provider=PostgreSql --CxEngine:Storage:ConnectionString="$CXENGINE_TEST_POSTGRES"
+}
+
+# An OTLP/HTTP receiver that takes the spans and drops them: what a collector costs the engine is the POSTs.
+traced() {
+  local sink
+  sink=$(free_port 4318)
+  python3 -c '
+import http.server, sys
+class Sink(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200); self.send_header("content-length", "0"); self.end_headers()
+    def log_message(self, *args): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
+' "$sink" &
+  echo "$!" >"$work/sink.pid"
+  wait_for_port "$sink" "$!" 10 >/dev/null
+  engine "$1" "$2" --CxEngine:Tracing:OtlpEndpoint="http://127.0.0.1:$sink" --CxEngine:Tracing:SampleRatio="${TRACE_RATIO:-0.01}"
+}
+
+ratios=(--ratio-to "plain service" --ratio-to ceiling)
+if wants postgres || wants postgres-2 || wants traced; then ratios+=(--ratio-to "engine (default)"); fi
 tables=""
 for b in $bursts; do
   echo "traffic: burst $b; $events events (+$warmup warm-up) over $customers customers, $streams streams, seed $seed" >&2
-  p=$(free_port 50181); run_row "ceiling-b$b" "$p" "$load" ceiling-server --urls "http://127.0.0.1:$p"
-  p=$(free_port 50181); run_row "plain-b$b" "$p" "$plain" --urls "http://127.0.0.1:$p" --data "$work/plain-data-b$b" --Logging:LogLevel:Default=Warning
-  p=$(free_port 50181)
-  # shellcheck disable=SC2046 # engine_flags is a word list on purpose (no spaces inside its words)
-  run_row "none-b$b" "$p" "$engine" $(engine_flags "$p" "$work/none-data-b$b") --CxEngine:Storage:Provider=None
-  p=$(free_port 50181)
-  # shellcheck disable=SC2046
-  run_row "default-b$b" "$p" "$engine" $(engine_flags "$p" "$work/default-data-b$b")
-  table=$("$load" report --ratio-to "plain service" --ratio-to ceiling \
-    "ceiling=$work/ceiling-b$b.json" "plain service=$work/plain-b$b.json" \
-    "engine (no storage)=$work/none-b$b.json" "engine (default)=$work/default-b$b.json")
+  summaries=()
+  for row in "${picked[@]}"; do
+    case "$row" in
+      postgres-2) run_row "$row-b$b" 2 postgres ;;
+      *) run_row "$row-b$b" 1 "$row" ;;
+    esac
+    summaries+=("${labels[$row]}=$work/$row-b$b.json")
+  done
+  table=$("$load" report "${ratios[@]}" "${summaries[@]}")
   tables+="$table"$'\n\n'
   if [[ -n "$out" ]]; then
     mkdir -p "$out"

@@ -7,6 +7,7 @@ using CxEngine.Customers;
 using CxEngine.Recovery;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -64,9 +65,9 @@ public sealed class DuplicateEventsException(IReadOnlyList<string> eventIds)
 /// snapshot), and the action-log entries its batches cause. <see cref="CommitAsync"/> writes everything a
 /// batch causes as one piece of work of the silo's group-commit writer, so it commits in the same
 /// transaction as the batches of every other customer written at that moment: one commit, one fsync,
-/// and the caller acknowledges after it and no other. One order of statements for every database
-/// (<see cref="ICommitStatements"/>: Npgsql on PostgreSQL, SQLite's own prepared statements on the writer's
-/// thread); Orleans' grain storage writes one grain's state per call and has no log, so it cannot put a
+/// and the caller acknowledges after it and no other. SQLite runs the commit statement by statement in process
+/// (<see cref="SqliteCommitStatements"/>); PostgreSQL in one prepared statement, one round trip
+/// (<see cref="PostgresCustomerCommit"/>). Orleans' grain storage writes one grain's state per call and has no log, so it cannot put a
 /// batch's log rows, snapshot and action entries in one commit.
 /// </summary>
 public sealed partial class CustomerStore(
@@ -74,7 +75,7 @@ public sealed partial class CustomerStore(
     ActionFeed feed,
     EngineMetrics metrics,
     Serializer serializer,
-    ILogger<CustomerStore> logger)
+    ILogger<CustomerStore> logger) : IAsyncDisposable
 {
     private const string SelectEvents = "SELECT position, event_id, applied_ticks, payload FROM cx_events";
 
@@ -82,6 +83,11 @@ public sealed partial class CustomerStore(
     private static ArrayBufferWriter<byte>? t_buffer;
 
     private readonly bool _discard = database.Provider == StorageProvider.None;
+
+    // PostgreSQL: loads grouped into one statement per batch (SQLite reads in process, one customer at a time).
+    private readonly PostgresCustomerLoader? _loader = database.Provider == StorageProvider.PostgreSql
+        ? new PostgresCustomerLoader(() => (NpgsqlConnection)database.CreateConnection(), serializer)
+        : null;
     private long _discardedSequence;
 
     /// <summary>
@@ -103,6 +109,9 @@ public sealed partial class CustomerStore(
 
             return new CommitResult(commit.ExpectedVersion + 1, drawn);
         }
+
+        using var trace = StorageTracing.Source.StartActivity("cx.storage.commit");
+        trace?.SetTag("cx.commit.events", commit.Events.Count);
 
         // Serialise outside the writer's loop: it is the one thread every customer's commit passes through.
         var events = new byte[commit.Events.Count][];
@@ -136,13 +145,16 @@ public sealed partial class CustomerStore(
         return result;
     }
 
-    private async Task<Written> WriteAsync(
+    private Task<Written> WriteAsync(
         DbConnection connection, DbTransaction transaction, CustomerCommit commit, byte[][] events, byte[]? snapshot, DateTime now,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        connection is SqliteConnection { Handle: { } db }
+            ? WriteStepwise(SqliteCommitStatements.For(db), commit, events, snapshot, now)
+            : WritePostgresAsync((NpgsqlConnection)connection, (NpgsqlTransaction)transaction, commit, events, snapshot, now, cancellationToken);
+
+    /// <summary>SQLite: statement by statement, each in process and synchronous on the writer's thread.</summary>
+    private Task<Written> WriteStepwise(SqliteCommitStatements sql, CustomerCommit commit, byte[][] events, byte[]? snapshot, DateTime now)
     {
-        ICommitStatements sql = connection is SqliteConnection { Handle: { } db }
-            ? SqliteCommitStatements.For(db)
-            : new PostgresCommitStatements(connection, transaction);
         var c = commit.CustomerId;
 
         // Log rows first: if one is already there, nothing else of this batch has been written yet.
@@ -152,13 +164,13 @@ public sealed partial class CustomerStore(
         for (var i = 0; i < events.Length; i++)
         {
             var entry = commit.Events[i];
-            if (await sql.InsertEventAsync(c, entry, events[i], cancellationToken))
+            if (sql.InsertEvent(c, entry, events[i]))
             {
                 inserted++;
                 continue;
             }
 
-            if (await sql.IsLoggedAsync(c, entry.EventId, cancellationToken))
+            if (sql.IsLogged(c, entry.EventId))
             {
                 (duplicates ??= []).Add(entry.EventId);
             }
@@ -170,46 +182,65 @@ public sealed partial class CustomerStore(
 
         if (duplicates is not null || positionTaken)
         {
-            await UndoAsync(sql, commit, inserted, cancellationToken);
-            return positionTaken ? Written.Conflict : new Written(null, duplicates);
+            Undo(sql, commit, inserted);
+            return Task.FromResult(positionTaken ? Written.Conflict : new Written(null, duplicates));
         }
 
-        // The actions as the log keeps them, with their sequences: the log entries, the snapshot and the result all
-        // carry these same records.
-        var stored = new RecoveryActionRecord[commit.Actions.Count];
-        if (stored.Length > 0)
+        var stored = Sequenced(commit.Actions, commit.Actions.Count > 0 ? sql.NewestActionSequence() + 1 : 0);
+        snapshot ??= SnapshotFor(commit, stored);
+        if (!sql.UpsertCustomer(commit, snapshot, now))
         {
-            var newest = await sql.NewestActionSequenceAsync(cancellationToken);
-            for (var i = 0; i < stored.Length; i++)
-            {
-                stored[i] = commit.Actions[i] with { Sequence = newest + 1 + i };
-            }
-        }
-
-        if (commit.WriteSnapshot && snapshot is null)
-        {
-            snapshot = Serialize(WithStoredActions(commit.State, stored));
-        }
-
-        if (!await sql.UpsertCustomerAsync(commit, snapshot, now, cancellationToken))
-        {
-            await UndoAsync(sql, commit, inserted, cancellationToken);
-            return Written.Conflict;
+            Undo(sql, commit, inserted);
+            return Task.FromResult(Written.Conflict);
         }
 
         foreach (var entry in stored)
         {
-            await sql.AppendActionAsync(entry, Serialize(entry), now, cancellationToken);
+            sql.AppendAction(entry, Serialize(entry), now);
         }
 
-        return new Written(new CommitResult(commit.ExpectedVersion + 1, stored), null);
+        return Task.FromResult(new Written(new CommitResult(commit.ExpectedVersion + 1, stored), null));
     }
 
-    /// <summary>
-    /// Takes back the log rows this batch wrote (PostgreSQL has no per-write savepoint here; on SQLite the writer's
-    /// savepoint would do it too). Only rows with this batch's own position and id go: another writer's rows stay.
-    /// </summary>
-    private static async Task UndoAsync(ICommitStatements sql, CustomerCommit commit, int inserted, CancellationToken cancellationToken)
+    /// <summary>PostgreSQL: one prepared statement, one round trip (<see cref="PostgresCustomerCommit"/>).</summary>
+    private async Task<Written> WritePostgresAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, CustomerCommit commit, byte[][] events, byte[]? snapshot, DateTime now,
+        CancellationToken cancellationToken)
+    {
+        var count = commit.Actions.Count;
+        var stored = Sequenced(commit.Actions, count > 0 ? await PostgresCustomerCommit.DrawSequencesAsync(transaction, count, cancellationToken) : 0);
+        snapshot ??= SnapshotFor(commit, stored);
+        var payloads = new byte[stored.Length][];
+        for (var i = 0; i < stored.Length; i++)
+        {
+            payloads[i] = Serialize(stored[i]);
+        }
+
+        var (written, logged) = await PostgresCustomerCommit.For(connection)
+            .WriteAsync(transaction, commit, events, snapshot, stored, payloads, now, cancellationToken);
+        return written ? new Written(new CommitResult(commit.ExpectedVersion + 1, stored), null)
+            : logged.Length > 0 ? new Written(null, [.. logged])
+            : Written.Conflict;
+    }
+
+    /// <summary>The actions as the log keeps them, numbered from <paramref name="first"/>: the log entries, the snapshot and the result all carry these same records.</summary>
+    private static RecoveryActionRecord[] Sequenced(IReadOnlyList<RecoveryActionRecord> actions, long first)
+    {
+        var stored = new RecoveryActionRecord[actions.Count];
+        for (var i = 0; i < stored.Length; i++)
+        {
+            stored[i] = actions[i] with { Sequence = first + i };
+        }
+
+        return stored;
+    }
+
+    /// <summary>The snapshot when this commit writes one (one holding an action changed here carries the action's sequence).</summary>
+    private byte[]? SnapshotFor(CustomerCommit commit, RecoveryActionRecord[] stored) =>
+        commit.WriteSnapshot ? Serialize(WithStoredActions(commit.State, stored)) : null;
+
+    /// <summary>Takes back the log rows this batch wrote: only rows with this batch's own position and id, never another writer's.</summary>
+    private static void Undo(SqliteCommitStatements sql, CustomerCommit commit, int inserted)
     {
         if (inserted == 0)
         {
@@ -218,7 +249,7 @@ public sealed partial class CustomerStore(
 
         foreach (var entry in commit.Events)
         {
-            await sql.UndoEventAsync(commit.CustomerId, entry, cancellationToken);
+            sql.UndoEvent(commit.CustomerId, entry);
         }
     }
 
@@ -248,7 +279,7 @@ public sealed partial class CustomerStore(
 
     /// <summary>The customer's snapshot and every log entry after it: what rebuilding it takes.</summary>
     public Task<LoadedCustomer> LoadAsync(string customerId) =>
-        database.ReadAsync(async (connection, cancellationToken) =>
+        _loader?.LoadAsync(customerId) ?? database.ReadAsync(async (connection, cancellationToken) =>
         {
             StoredCustomer? snapshot = null;
             long version = 0, position = 0;
@@ -444,6 +475,8 @@ public sealed partial class CustomerStore(
 
         return entries;
     }
+
+    public ValueTask DisposeAsync() => _loader?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     private byte[] Serialize<T>(T value)
     {

@@ -5,10 +5,11 @@ using SQLitePCL;
 namespace CxEngine.Storage;
 
 /// <summary>
-/// The commit's statements (<see cref="CommitSql"/>) on SQLite: prepared once per connection handle and kept as long
-/// as the handle, bound by position, run synchronously on the writer's thread (every method completes before it returns).
+/// The commit's statements (<see cref="CommitSql"/>) on SQLite, run by <see cref="CustomerStore"/> one after another:
+/// prepared once per connection handle and kept as long as the handle, bound by position, run synchronously on the
+/// writer's thread (in process, a statement costs no round trip).
 /// </summary>
-internal sealed class SqliteCommitStatements : ICommitStatements
+internal sealed class SqliteCommitStatements
 {
     private static readonly ConditionalWeakTable<sqlite3, SqliteCommitStatements> Prepared = [];
 
@@ -39,34 +40,34 @@ internal sealed class SqliteCommitStatements : ICommitStatements
 
     public static SqliteCommitStatements For(sqlite3 db) => Prepared.GetValue(db, static h => new SqliteCommitStatements(h));
 
-    public ValueTask<bool> InsertEventAsync(string customerId, EventLogEntry entry, byte[] payload, CancellationToken cancellationToken) =>
-        new(_insertEvent.Bind(1, customerId).Bind(2, entry.Position).Bind(3, entry.EventId).Bind(4, entry.AppliedAt.Ticks).Bind(5, payload)
-            .Execute() == 1);
+    /// <summary>Adds a log row; false when the customer's log already has the id or the position.</summary>
+    public bool InsertEvent(string customerId, EventLogEntry entry, byte[] payload) =>
+        _insertEvent.Bind(1, customerId).Bind(2, entry.Position).Bind(3, entry.EventId).Bind(4, entry.AppliedAt.Ticks).Bind(5, payload)
+            .Execute() == 1;
 
-    public ValueTask<bool> IsLoggedAsync(string customerId, string eventId, CancellationToken cancellationToken) =>
-        new(_isLogged.Bind(1, customerId).Bind(2, eventId).ScalarInt64() is not null);
+    public bool IsLogged(string customerId, string eventId) => _isLogged.Bind(1, customerId).Bind(2, eventId).ScalarInt64() is not null;
 
-    public ValueTask UndoEventAsync(string customerId, EventLogEntry entry, CancellationToken cancellationToken)
-    {
+    /// <summary>Takes back a row this commit wrote: only one with its own position and id, never another writer's.</summary>
+    public void UndoEvent(string customerId, EventLogEntry entry) =>
         _undoEvent.Bind(1, customerId).Bind(2, entry.Position).Bind(3, entry.EventId).Execute();
-        return ValueTask.CompletedTask;
-    }
 
-    public ValueTask<long> NewestActionSequenceAsync(CancellationToken cancellationToken) =>
-        new(_newestActionSequence.ScalarInt64() ?? 0);
+    /// <summary>The newest action-log sequence: this transaction's entries follow it (one writer, so in commit order).</summary>
+    public long NewestActionSequence() => _newestActionSequence.ScalarInt64() ?? 0;
 
-    public ValueTask<bool> UpsertCustomerAsync(CustomerCommit commit, byte[]? snapshot, DateTime now, CancellationToken cancellationToken)
+    /// <summary>Writes the customer's row if its version is still the one the grain read; false when another activation wrote it.</summary>
+    public bool UpsertCustomer(CustomerCommit commit, byte[]? snapshot, DateTime now)
     {
         var state = commit.State;
-        return new(_upsertCustomer
+        return _upsertCustomer
             .Bind(1, commit.CustomerId).Bind(2, state.Tier ?? "").Bind(3, state.Score.Score).Bind(4, state.Score.Expectation)
             .Bind(5, state.Position).Bind(6, state.Score.LastEventAtTicks).Bind(7, state.OpenAction?.ActionId)
             .Bind(8, state.Position).Bind(9, snapshot ?? []).Bind(10, now.Ticks).Bind(11, commit.PromiseDueTicks)
             .Bind(12, commit.WriteSnapshot ? 1L : 0L).Bind(13, commit.ExpectedVersion)
-            .Execute() == 1);
+            .Execute() == 1;
     }
 
-    public ValueTask AppendActionAsync(RecoveryActionRecord entry, byte[] payload, DateTime now, CancellationToken cancellationToken)
+    /// <summary>An action-log entry (at its <see cref="RecoveryActionRecord.Sequence"/>) and the action's current state.</summary>
+    public void AppendAction(RecoveryActionRecord entry, byte[] payload, DateTime now)
     {
         _insertActionLog
             .Bind(1, entry.Sequence).Bind(2, entry.ActionId).Bind(3, (long)entry.Revision).Bind(4, entry.CustomerId).Bind(5, entry.Tier)
@@ -77,6 +78,5 @@ internal sealed class SqliteCommitStatements : ICommitStatements
             .Bind(5, (long)entry.Status).Bind(6, entry.Overdue ? 1L : 0L).Bind(7, entry.DueBy.Ticks).Bind(8, now.Ticks)
             .Bind(9, (long)entry.Revision).Bind(10, entry.Sequence).Bind(11, payload)
             .Execute();
-        return ValueTask.CompletedTask;
     }
 }

@@ -31,12 +31,6 @@ public static class ActionSequences
     /// <summary>The first sequence no running or future transaction can draw below; a reader takes what lies under it.</summary>
     public static readonly string PostgresSettledBelow = $"(pg_snapshot_xmin(pg_current_snapshot())::text::bigint * {PerTransaction})";
 
-    /// <summary>The newest sequence this transaction drew (its range's start minus one if none yet), and its range's end.</summary>
-    public static readonly string PostgresNewestInTransaction = $"""
-        WITH r AS (SELECT pg_current_xact_id()::text::bigint * {PerTransaction} AS first)
-        SELECT COALESCE((SELECT MAX(l.sequence) FROM cx_action_log l, r WHERE l.sequence >= r.first AND l.sequence < r.first + {PerTransaction}),
-                        r.first - 1),
-               r.first + {PerTransaction}
-        FROM r
-        """;
+    /// <summary>The first sequence of this transaction's range (assigning the transaction its id if it has none yet).</summary>
+    public static readonly string PostgresTransactionRangeStart = $"SELECT pg_current_xact_id()::text::bigint * {PerTransaction}";
 }

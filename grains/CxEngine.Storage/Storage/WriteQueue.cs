@@ -149,6 +149,14 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
     }
 
     /// <summary>Commits so far and the writes they carried, for the benchmarks and logs.</summary>
+    /// <summary>
+    /// Inside a piece of work: an object that stands for the transaction it runs in, new for every group commit, for
+    /// what the writes of one transaction share (PostgreSQL's action-sequence range). Null outside a writer's work.
+    /// </summary>
+    public static object? CurrentTransaction => s_transactionScope.Value;
+
+    private static readonly AsyncLocal<object?> s_transactionScope = new();
+
     public long Commits => Interlocked.Read(ref _commits);
 
     public long Writes => Interlocked.Read(ref _writes);
@@ -222,7 +230,7 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
 
     public Task<T> RunAsync<T>(DbWork<T> work, WriteIsolation isolation = WriteIsolation.Statement)
     {
-        var item = new WorkItem<T>(work, isolation, Stopwatch.GetTimestamp());
+        var item = new WorkItem<T>(work, isolation, Stopwatch.GetTimestamp(), StorageTracing.CurrentCommit);
         TaskCompletionSource? wake;
         lock (_lock)
         {
@@ -327,6 +335,8 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
                 // Work gets the batch's token, cancelled once the batch has run longer than the write timeout. The
                 // commit does not: once the work is done, committing it is the point.
                 await using var transaction = await connection.BeginTransactionAsync();
+                // A fresh identity per transaction: drivers reuse their transaction objects (Npgsql does).
+                s_transactionScope.Value = new object();
                 for (var i = 0; i < batch.Count; i++)
                 {
                     // Each piece of work is all or nothing on its own; one failing does not undo the others.
@@ -372,6 +382,7 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
                 Interlocked.Add(ref _writes, batch.Count);
                 foreach (var item in batch)
                 {
+                    item.Trace?.SetTag(StorageTracing.BatchSizeTag, batch.Count);
                     item.Complete();
                 }
             }
@@ -593,6 +604,9 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
         /// <summary>When it was queued (Stopwatch timestamp).</summary>
         long Enqueued { get; }
 
+        /// <summary>The storage span it was queued under (tracing on, and a customer's commit).</summary>
+        Activity? Trace { get; }
+
         Task RunAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
 
         void Complete();
@@ -603,11 +617,13 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
         bool Expire(Exception error);
     }
 
-    private sealed class WorkItem<T>(DbWork<T> work, WriteIsolation isolation, long enqueued) : IWorkItem
+    private sealed class WorkItem<T>(DbWork<T> work, WriteIsolation isolation, long enqueued, Activity? trace) : IWorkItem
     {
         public WriteIsolation Isolation => isolation;
 
         public long Enqueued => enqueued;
+
+        public Activity? Trace => trace;
 
         private T _result = default!;
         private Exception? _error;

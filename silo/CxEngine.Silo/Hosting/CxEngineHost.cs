@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using CxEngine.Silo.Grpc;
 using CxEngine.Silo.Ingest;
 using CxEngine.Silo.Security;
+using CxEngine.Silo.Tracing;
 using OpenTelemetry.Metrics;
 using Orleans.Dashboard;
 using CxEngine.Silo.Services;
@@ -34,6 +35,7 @@ public static class CxEngineHost
         var limits = BindAndValidate<LimitsOptions>(builder.Configuration, LimitsOptions.SectionName);
         var operatorEndpoint = BindAndValidate<OperatorOptions>(builder.Configuration, OperatorOptions.SectionName);
         var rest = BindAndValidate<HttpOptions>(builder.Configuration, HttpOptions.SectionName);
+        var tracing = BindAndValidate<TracingOptions>(builder.Configuration, TracingOptions.SectionName);
         builder.Services.AddSingleton(Options.Create(security));
         builder.Services.AddSingleton(Options.Create(limits));
         AddOptions(builder.Services);
@@ -86,6 +88,7 @@ public static class CxEngineHost
             silo.Services.Configure<Orleans.Configuration.SiloMessagingOptions>(
                 builder.Configuration.GetSection($"{ClusterOptions.SectionName}:Messaging"));
             silo.AddCxEngineGrains(storage);
+            EngineTracing.Add(builder, silo, tracing);
             if (operatorEndpoint.Dashboard)
             {
                 silo.AddDashboard();

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using CxEngine.Customers;
+using CxEngine.Silo.Tracing;
 using Microsoft.Extensions.Options;
 
 namespace CxEngine.Silo.Ingest;
@@ -78,7 +79,7 @@ public sealed partial class CustomerDispatcher(
 
     public void Submit(string customerId, CustomerEvent evt, IOutcomeSink sink)
     {
-        var pending = new Pending(evt, sink, Stopwatch.GetTimestamp());
+        var pending = new Pending(evt, sink, Stopwatch.GetTimestamp(), EngineTracing.Ingest.HasListeners() ? Activity.Current?.Context ?? default : default);
         while (true)
         {
             var queue = _queues.GetOrAdd(customerId, static id => new CustomerQueue(id));
@@ -158,6 +159,7 @@ public sealed partial class CustomerDispatcher(
                 var calledAt = Stopwatch.GetTimestamp();
                 try
                 {
+                    using var trace = StartDispatchSpan(batch);
                     outcomes = await grain.ApplyAsync(events);
                 }
                 catch (Exception ex)
@@ -390,7 +392,34 @@ public sealed partial class CustomerDispatcher(
         Message = "Customer {CustomerId}: dispatch failed unexpectedly; its unanswered events are answered UNAVAILABLE and its queue released")]
     private static partial void LogDrainFailed(ILogger logger, Exception exception, string customerId);
 
-    private readonly record struct Pending(CustomerEvent Event, IOutcomeSink Sink, long SubmittedAt);
+    /// <summary>
+    /// The span of one grain call (tracing on): a child of the first event's caller, linked to the other callers whose
+    /// events joined the batch (each event's trace then shows the call that applied it).
+    /// </summary>
+    private static Activity? StartDispatchSpan(Pending[] batch)
+    {
+        if (!EngineTracing.Ingest.HasListeners())
+        {
+            return null;
+        }
+
+        var parent = batch[0].Trace;
+        List<ActivityLink>? links = null;
+        foreach (var pending in batch.AsSpan(1))
+        {
+            if (pending.Trace != default && pending.Trace.TraceId != parent.TraceId && links?.Exists(l => l.Context.TraceId == pending.Trace.TraceId) != true)
+            {
+                (links ??= []).Add(new ActivityLink(pending.Trace));
+            }
+        }
+
+        var activity = EngineTracing.Ingest.StartActivity("cx.dispatch", ActivityKind.Internal, parent, links: links);
+        activity?.SetTag("cx.dispatch.events", batch.Length);
+        return activity;
+    }
+
+    /// <summary>An event waiting for its customer's grain call, with its caller's span (tracing on).</summary>
+    private readonly record struct Pending(CustomerEvent Event, IOutcomeSink Sink, long SubmittedAt, ActivityContext Trace);
 
     /// <summary>The customers of one order scope with a failed event, and the first such event of each.</summary>
     private sealed class FailedCustomers

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net.Http.Headers;
 using CxEngine.Customers;
 using CxEngine.Recovery;
 using CxEngine.Scoring;
 using CxEngine.Silo.Services;
+using CxEngine.Silo.Tracing;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Options;
@@ -274,6 +276,12 @@ public sealed partial class WebhookDispatcher : ILifecycleParticipant<ISiloLifec
             Content = new ByteArrayContent(body) { Headers = { ContentType = JsonType } },
         };
         var id = $"{entry.ActionId}:{entry.Revision}";
+
+        // Tracing on: one span per entry delivered, its retried POSTs (the HTTP client's spans) below it.
+        using var trace = EngineTracing.Webhooks.StartActivity("cx.webhook.deliver", ActivityKind.Internal);
+        trace?.SetTag("cx.webhook.endpoint", endpoint.Key);
+        trace?.SetTag("cx.webhook.id", id);
+        trace?.SetTag("cx.action.sequence", entry.Sequence);
         request.Options.Set(WebhookSigningHandler.MessageKey, new WebhookMessage(id, endpoint.SigningKey, body,
             error => FailedAsync(endpoint, id, error), cancellationToken));
 

@@ -1,0 +1,50 @@
+namespace CxEngine.Storage;
+
+/// <summary>
+/// The commit's SQL on SQLite (<see cref="SqliteCommitStatements"/>), one text per statement. Parameters are named in the
+/// order they are bound by position (SQLite numbers named parameters by first appearance; it checks the names when it
+/// prepares). PostgreSQL writes the same rows in one statement (<see cref="PostgresCustomerCommit"/>).
+/// </summary>
+internal static class CommitSql
+{
+    public const string InsertEvent = """
+        INSERT INTO cx_events (customer_id, position, event_id, applied_ticks, payload)
+        VALUES (@c, @p, @e, @t, @b) ON CONFLICT DO NOTHING
+        """;
+
+    public const string IsLogged = "SELECT 1 FROM cx_events WHERE customer_id = @c AND event_id = @e";
+
+    public const string UndoEvent = "DELETE FROM cx_events WHERE customer_id = @c AND position = @p AND event_id = @e";
+
+    // The version check makes every commit optimistic: a second activation of the same customer (after a
+    // partition, say) cannot interleave its writes with this one's; its commit finds another version and fails.
+    public const string UpsertCustomer = """
+        INSERT INTO cx_customers (customer_id, version, tier, score, expectation, events_applied, last_event_ticks, open_action_id,
+                                  snapshot_position, snapshot, updated_ticks, promise_due_ticks)
+        VALUES (@c, 1, @tier, @score, @expectation, @events, @last, @action, @snapshot_position, @snapshot, @t, @promise_due)
+        ON CONFLICT (customer_id) DO UPDATE SET
+            version = cx_customers.version + 1, tier = excluded.tier, score = excluded.score, expectation = excluded.expectation,
+            events_applied = excluded.events_applied, last_event_ticks = excluded.last_event_ticks, open_action_id = excluded.open_action_id,
+            snapshot_position = CASE WHEN @has_snapshot = 1 THEN excluded.snapshot_position ELSE cx_customers.snapshot_position END,
+            snapshot = CASE WHEN @has_snapshot = 1 THEN excluded.snapshot ELSE cx_customers.snapshot END,
+            updated_ticks = excluded.updated_ticks, promise_due_ticks = excluded.promise_due_ticks
+        WHERE cx_customers.version = @expected
+        """;
+
+    public const string NewestActionSequence = "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log";
+
+    public const string InsertActionLog = """
+        INSERT INTO cx_action_log (sequence, action_id, revision, customer_id, tier, severity, status, change, created_ticks, payload)
+        VALUES (@sequence, @action_id, @revision, @customer_id, @tier, @severity, @status, @change, @created_ticks, @payload)
+        """;
+
+    public const string UpsertAction = """
+        INSERT INTO cx_actions (action_id, customer_id, tier, severity, status, overdue, due_ticks, updated_ticks, revision, last_sequence, payload)
+        VALUES (@action_id, @customer_id, @tier, @severity, @status, @overdue, @due_ticks, @updated_ticks, @revision, @sequence, @payload)
+        ON CONFLICT (action_id) DO UPDATE SET
+            tier = excluded.tier, severity = excluded.severity, status = excluded.status, overdue = excluded.overdue,
+            due_ticks = excluded.due_ticks, updated_ticks = excluded.updated_ticks, revision = excluded.revision,
+            last_sequence = excluded.last_sequence, payload = excluded.payload
+        WHERE cx_actions.revision < excluded.revision
+        """;
+}
