@@ -19,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/dotnet.sh
 source scripts/lib/ports.sh
+source scripts/lib/cpu.sh
 require_dotnet
 
 customers=100000; events=300000; warmup=20000; streams=8; seed=1; burst=""; shape=""; out=""; build=1; rows=ceiling,plain,none,default
@@ -68,9 +69,7 @@ trap 'exit 130' INT TERM
 
 if [[ $build == 1 ]]; then
   echo "building (Release): load tool, plain service, engine" >&2
-  for project in benchmarks/CxEngine.LoadTest benchmarks/CxEngine.PlainService silo/CxEngine.Silo; do
-    dotnet build "$project" -c Release -nologo -clp:ErrorsOnly >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
-  done
+  build_release benchmarks/CxEngine.LoadTest benchmarks/CxEngine.PlainService silo/CxEngine.Silo
 fi
 load=benchmarks/CxEngine.LoadTest/bin/Release/net10.0/CxEngine.LoadTest
 plain_bin=benchmarks/CxEngine.PlainService/bin/Release/net10.0/CxEngine.PlainService
@@ -122,13 +121,13 @@ run_row() {
     fi
   done
   local before after
-  before=$(cpu_ticks)
+  before=$(row_cpu_ticks)
   "$load" --target "$targets" --customers "$customers" --events "$events" --warmup "$warmup" \
     --streams "$streams" --seed "$seed" --burst "$b" --no-ceiling --get-score 0 --json "$json" >"$work/$key.load.txt" 2>&1 &
   loader=$!
   wait "$loader" || true # in the background, so a signal to this script is handled at once
   loader=""
-  after=$(cpu_ticks)
+  after=$(row_cpu_ticks)
   cpu_report "$key" "$before" "$after" "$json" | tee "$work/$key.cpu" >&2
   n=0
   for pid in $server; do
@@ -139,17 +138,9 @@ run_row() {
   stop_server
 }
 
-# CPU time used so far (clock ticks, user + system): "SERVERS POSTGRES", the servers of the row and every PostgreSQL process.
-cpu_ticks() {
-  local pid servers=0 pg=0 t
-  for pid in $server; do
-    t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0); servers=$((servers + t))
-  done
-  for pid in $(pgrep -u postgres -x postgres 2>/dev/null); do
-    t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0); pg=$((pg + t))
-  done
-  echo "$servers $pg"
-}
+# CPU time used so far (clock ticks): "SERVERS POSTGRES", the servers of the row and every PostgreSQL process.
+# shellcheck disable=SC2046,SC2086 # lists of pids
+row_cpu_ticks() { echo "$(cpu_ticks $server) $(cpu_ticks $(postgres_pids))"; }
 
 # cpu_report KEY "BEFORE" "AFTER" SUMMARY: CPU per event of the servers and of PostgreSQL over the measured run.
 cpu_report() {

@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/dotnet.sh
 source scripts/lib/ports.sh
+source scripts/lib/cpu.sh
 require_dotnet
 
 latency_ms=${1:-5}; events=${2:-40000}; customers=${3:-10000}
@@ -24,22 +25,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-dotnet build silo/CxEngine.Silo/CxEngine.Silo.csproj -c Release -nologo -clp:ErrorsOnly >/dev/null
-dotnet build benchmarks/CxEngine.LoadTest/CxEngine.LoadTest.csproj -c Release -nologo -clp:ErrorsOnly >/dev/null
+build_release silo/CxEngine.Silo/CxEngine.Silo.csproj benchmarks/CxEngine.LoadTest/CxEngine.LoadTest.csproj
 bash scripts/lib/test-postgres.sh start "$work/postgres"
 # shellcheck disable=SC1091
 source "$work/postgres/env"
 psql_bin="$(cat "$work/postgres/bin")/psql"
 port=$(cat "$work/postgres/port")
-
-# CPU seconds (user + system) used so far by the given processes.
-cpu_seconds() {
-  local ticks=0 pid
-  for pid in "$@"; do
-    [ -r "/proc/$pid/stat" ] && ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-  done
-  echo "$ticks"
-}
 
 run() { # silos connections latency
   local silos=$1 connections=$2 latency=$3 db="scale_${1}_${2}_${RANDOM}" targets=""
@@ -63,10 +54,12 @@ run() { # silos connections latency
   "$load" --target "$targets" --customers "$customers" --events 10000 --warmup 0 --streams 4 --seed 2 --no-ceiling --get-score 0 \
     >"$work/warmup-$label.txt" 2>&1 || true
   local engine_before pg_before engine_after pg_after
-  engine_before=$(cpu_seconds "${pids[@]}"); pg_before=$(cpu_seconds $(pgrep -u postgres))
+  # shellcheck disable=SC2046 # a list of pids
+  engine_before=$(cpu_ticks "${pids[@]}"); pg_before=$(cpu_ticks $(postgres_pids))
   "$load" --target "$targets" --customers "$customers" --events "$events" --warmup 0 --streams 4 --no-ceiling --get-score 0 \
     --json "$work/load-$label.json" >"$work/load-$label.txt" 2>&1 || true
-  engine_after=$(cpu_seconds "${pids[@]}"); pg_after=$(cpu_seconds $(pgrep -u postgres))
+  # shellcheck disable=SC2046
+  engine_after=$(cpu_ticks "${pids[@]}"); pg_after=$(cpu_ticks $(postgres_pids))
   kill "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
   python3 - "$work/load-$label.json" "$silos" "$connections" "$latency" "$events" \

@@ -16,8 +16,7 @@ port=${SOAK_PORT:-50071}; metrics_port=${SOAK_METRICS_PORT:-19471}
 work=$(mktemp -d /tmp/cxengine-soak.XXXXXX)
 trap 'kill "${engine:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-dotnet build silo/CxEngine.Silo/CxEngine.Silo.csproj -c Release -nologo -clp:ErrorsOnly >/dev/null
-dotnet build benchmarks/CxEngine.LoadTest/CxEngine.LoadTest.csproj -c Release -nologo -clp:ErrorsOnly >/dev/null
+build_release silo/CxEngine.Silo/CxEngine.Silo.csproj benchmarks/CxEngine.LoadTest/CxEngine.LoadTest.csproj
 
 silo/CxEngine.Silo/bin/Release/net10.0/CxEngine.Silo --urls "http://127.0.0.1:$port" \
   --CxEngine:Storage:DataDirectory="$work/data" --CxEngine:Operator:Url="http://127.0.0.1:$metrics_port" --CxEngine:Http:Url= \

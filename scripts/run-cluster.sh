@@ -50,7 +50,7 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 echo "building the engine..." >&2
-dotnet build silo/CxEngine.Silo/CxEngine.Silo.csproj -c Release -nologo -clp:ErrorsOnly >/dev/null
+build_release silo/CxEngine.Silo/CxEngine.Silo.csproj
 
 bash scripts/lib/test-postgres.sh start "$work/postgres"
 # shellcheck disable=SC1091

@@ -83,12 +83,12 @@ public sealed partial class CustomerStore(
     private static ArrayBufferWriter<byte>? t_buffer;
 
     private readonly bool _discard = database.Provider == StorageProvider.None;
+    private long _discardedSequence;
 
     // PostgreSQL: loads grouped into one statement per batch (SQLite reads in process, one customer at a time).
     private readonly PostgresCustomerLoader? _loader = database.Provider == StorageProvider.PostgreSql
         ? new PostgresCustomerLoader(() => (NpgsqlConnection)database.CreateConnection(), serializer)
         : null;
-    private long _discardedSequence;
 
     /// <summary>
     /// Writes a batch: its log entries, the customer's row (and snapshot when due), and its action-log entries.
@@ -149,11 +149,11 @@ public sealed partial class CustomerStore(
         DbConnection connection, DbTransaction transaction, CustomerCommit commit, byte[][] events, byte[]? snapshot, DateTime now,
         CancellationToken cancellationToken) =>
         connection is SqliteConnection { Handle: { } db }
-            ? WriteStepwise(SqliteCommitStatements.For(db), commit, events, snapshot, now)
+            ? Task.FromResult(WriteStepwise(SqliteCommitStatements.For(db), commit, events, snapshot, now))
             : WritePostgresAsync((NpgsqlConnection)connection, (NpgsqlTransaction)transaction, commit, events, snapshot, now, cancellationToken);
 
     /// <summary>SQLite: statement by statement, each in process and synchronous on the writer's thread.</summary>
-    private Task<Written> WriteStepwise(SqliteCommitStatements sql, CustomerCommit commit, byte[][] events, byte[]? snapshot, DateTime now)
+    private Written WriteStepwise(SqliteCommitStatements sql, CustomerCommit commit, byte[][] events, byte[]? snapshot, DateTime now)
     {
         var c = commit.CustomerId;
 
@@ -183,7 +183,7 @@ public sealed partial class CustomerStore(
         if (duplicates is not null || positionTaken)
         {
             Undo(sql, commit, inserted);
-            return Task.FromResult(positionTaken ? Written.Conflict : new Written(null, duplicates));
+            return positionTaken ? Written.Conflict : new Written(null, duplicates);
         }
 
         var stored = Sequenced(commit.Actions, commit.Actions.Count > 0 ? sql.NewestActionSequence() + 1 : 0);
@@ -191,7 +191,7 @@ public sealed partial class CustomerStore(
         if (!sql.UpsertCustomer(commit, snapshot, now))
         {
             Undo(sql, commit, inserted);
-            return Task.FromResult(Written.Conflict);
+            return Written.Conflict;
         }
 
         foreach (var entry in stored)
@@ -199,7 +199,7 @@ public sealed partial class CustomerStore(
             sql.AppendAction(entry, Serialize(entry), now);
         }
 
-        return Task.FromResult(new Written(new CommitResult(commit.ExpectedVersion + 1, stored), null));
+        return new Written(new CommitResult(commit.ExpectedVersion + 1, stored), null);
     }
 
     /// <summary>PostgreSQL: one prepared statement, one round trip (<see cref="PostgresCustomerCommit"/>).</summary>
@@ -210,7 +210,7 @@ public sealed partial class CustomerStore(
         var count = commit.Actions.Count;
         var stored = Sequenced(commit.Actions, count > 0 ? await PostgresCustomerCommit.DrawSequencesAsync(transaction, count, cancellationToken) : 0);
         snapshot ??= SnapshotFor(commit, stored);
-        var payloads = new byte[stored.Length][];
+        var payloads = stored.Length == 0 ? [] : new byte[stored.Length][];
         for (var i = 0; i < stored.Length; i++)
         {
             payloads[i] = Serialize(stored[i]);
@@ -226,6 +226,11 @@ public sealed partial class CustomerStore(
     /// <summary>The actions as the log keeps them, numbered from <paramref name="first"/>: the log entries, the snapshot and the result all carry these same records.</summary>
     private static RecoveryActionRecord[] Sequenced(IReadOnlyList<RecoveryActionRecord> actions, long first)
     {
+        if (actions.Count == 0)
+        {
+            return [];
+        }
+
         var stored = new RecoveryActionRecord[actions.Count];
         for (var i = 0; i < stored.Length; i++)
         {
@@ -292,8 +297,7 @@ public sealed partial class CustomerStore(
                 {
                     version = reader.GetInt64(0);
                     position = reader.GetInt64(1);
-                    var bytes = (byte[])reader.GetValue(2);
-                    snapshot = bytes.Length == 0 ? null : serializer.Deserialize<StoredCustomer>(bytes);
+                    snapshot = ReadSnapshot(serializer, (byte[])reader.GetValue(2));
                 }
             }
 
@@ -465,16 +469,20 @@ public sealed partial class CustomerStore(
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            entries.Add(new EventLogEntry(
-                reader.GetInt64(0),
-                reader.GetString(1),
-                new DateTime(reader.GetInt64(2), DateTimeKind.Utc),
-                serializer.Deserialize<LoggedEvent>((byte[])reader.GetValue(3))
-                    ?? throw new InvalidDataException($"an empty payload in the event log at position {reader.GetInt64(0)}")));
+            entries.Add(ReadEntry(serializer, reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), (byte[])reader.GetValue(3)));
         }
 
         return entries;
     }
+
+    /// <summary>A customer row's snapshot column as the state it holds (empty: the row has none yet).</summary>
+    internal static StoredCustomer? ReadSnapshot(Serializer serializer, byte[] bytes) =>
+        bytes.Length == 0 ? null : serializer.Deserialize<StoredCustomer>(bytes);
+
+    /// <summary>An event-log row as its entry.</summary>
+    internal static EventLogEntry ReadEntry(Serializer serializer, long position, string eventId, long appliedTicks, byte[] payload) =>
+        new(position, eventId, new DateTime(appliedTicks, DateTimeKind.Utc),
+            serializer.Deserialize<LoggedEvent>(payload) ?? throw new InvalidDataException($"an empty payload in the event log at position {position}"));
 
     public ValueTask DisposeAsync() => _loader?.DisposeAsync() ?? ValueTask.CompletedTask;
 

@@ -27,17 +27,12 @@ internal sealed class PostgresCustomerCommit
         WITH logged AS (
             SELECT event_id FROM cx_events WHERE customer_id = @c AND event_id = ANY(@event_ids)
         ), customer AS (
-            INSERT INTO cx_customers (customer_id, version, tier, score, expectation, events_applied, last_event_ticks, open_action_id,
-                                      snapshot_position, snapshot, updated_ticks, promise_due_ticks)
+        """ + " INSERT INTO " + CommitSql.CustomerColumns + """
+
             SELECT @c, 1, @tier, @score, @expectation, @events, @last, @action, @snapshot_position, @snapshot, @t, @promise_due
             WHERE NOT EXISTS (SELECT 1 FROM logged)
-            ON CONFLICT (customer_id) DO UPDATE SET
-                version = cx_customers.version + 1, tier = excluded.tier, score = excluded.score, expectation = excluded.expectation,
-                events_applied = excluded.events_applied, last_event_ticks = excluded.last_event_ticks, open_action_id = excluded.open_action_id,
-                snapshot_position = CASE WHEN @has_snapshot THEN excluded.snapshot_position ELSE cx_customers.snapshot_position END,
-                snapshot = CASE WHEN @has_snapshot THEN excluded.snapshot ELSE cx_customers.snapshot END,
-                updated_ticks = excluded.updated_ticks, promise_due_ticks = excluded.promise_due_ticks
-            WHERE cx_customers.version = @expected
+        """ + CommitSql.OnCustomerConflict + """
+
             RETURNING version
         ), events AS (
             INSERT INTO cx_events (customer_id, position, event_id, applied_ticks, payload)
@@ -46,24 +41,23 @@ internal sealed class PostgresCustomerCommit
             WHERE EXISTS (SELECT 1 FROM customer)
             RETURNING 1
         ), action_log AS (
-            INSERT INTO cx_action_log (sequence, action_id, revision, customer_id, tier, severity, status, change, created_ticks, payload)
+        """ + " INSERT INTO " + CommitSql.ActionLogColumns + """
+
             SELECT a.sequence, a.action_id, a.revision, @c, a.tier, a.severity, a.status, a.change, @t, a.payload
             FROM unnest(@a_sequences, @a_ids, @a_revisions, @a_tiers, @a_severities, @a_statuses, @a_changes, @a_payloads)
                  AS a(sequence, action_id, revision, tier, severity, status, change, payload)
             WHERE EXISTS (SELECT 1 FROM customer)
             RETURNING 1
         ), actions AS (
-            INSERT INTO cx_actions (action_id, customer_id, tier, severity, status, overdue, due_ticks, updated_ticks, revision, last_sequence, payload)
+        """ + " INSERT INTO " + CommitSql.ActionColumns + """
+
             SELECT DISTINCT ON (a.action_id) a.action_id, @c, a.tier, a.severity, a.status, a.overdue, a.due_ticks, @t, a.revision, a.sequence, a.payload
             FROM unnest(@a_sequences, @a_ids, @a_revisions, @a_tiers, @a_severities, @a_statuses, @a_overdue, @a_due, @a_payloads)
                  AS a(sequence, action_id, revision, tier, severity, status, overdue, due_ticks, payload)
             WHERE EXISTS (SELECT 1 FROM customer)
             ORDER BY a.action_id, a.revision DESC
-            ON CONFLICT (action_id) DO UPDATE SET
-                tier = excluded.tier, severity = excluded.severity, status = excluded.status, overdue = excluded.overdue,
-                due_ticks = excluded.due_ticks, updated_ticks = excluded.updated_ticks, revision = excluded.revision,
-                last_sequence = excluded.last_sequence, payload = excluded.payload
-            WHERE cx_actions.revision < excluded.revision
+        """ + CommitSql.OnActionConflict + """
+
             RETURNING 1
         )
         SELECT (SELECT version FROM customer), ARRAY(SELECT event_id FROM logged),
@@ -83,7 +77,7 @@ internal sealed class PostgresCustomerCommit
     private readonly NpgsqlParameter _action = new("action", NpgsqlDbType.Varchar);
     private readonly NpgsqlParameter<long> _snapshotPosition = new("snapshot_position", NpgsqlDbType.Bigint);
     private readonly NpgsqlParameter<byte[]> _snapshot = new("snapshot", NpgsqlDbType.Bytea);
-    private readonly NpgsqlParameter<bool> _hasSnapshot = new("has_snapshot", NpgsqlDbType.Boolean);
+    private readonly NpgsqlParameter<int> _hasSnapshot = new("has_snapshot", NpgsqlDbType.Integer);
     private readonly NpgsqlParameter<long> _now = new("t", NpgsqlDbType.Bigint);
     private readonly NpgsqlParameter<long> _expected = new("expected", NpgsqlDbType.Bigint);
     private readonly NpgsqlParameter _promiseDue = new("promise_due", NpgsqlDbType.Bigint);
@@ -165,7 +159,7 @@ internal sealed class PostgresCustomerCommit
         _action.Value = (object?)state.OpenAction?.ActionId ?? DBNull.Value;
         _snapshotPosition.TypedValue = state.Position;
         _snapshot.TypedValue = snapshot ?? [];
-        _hasSnapshot.TypedValue = commit.WriteSnapshot;
+        _hasSnapshot.TypedValue = commit.WriteSnapshot ? 1 : 0;
         _now.TypedValue = now.Ticks;
         _expected.TypedValue = commit.ExpectedVersion;
         _promiseDue.Value = commit.PromiseDueTicks is { } due ? due : DBNull.Value;
@@ -209,6 +203,14 @@ internal sealed class PostgresCustomerCommit
     private void BindActions(RecoveryActionRecord[] actions, byte[][] payloads)
     {
         var n = actions.Length;
+        if (n == 0)
+        {
+            // Most commits change no action: bind the shared empty arrays rather than ten new ones.
+            (_aSequences.TypedValue, _aIds.TypedValue, _aRevisions.TypedValue, _aTiers.TypedValue, _aSeverities.TypedValue) = ([], [], [], [], []);
+            (_aStatuses.TypedValue, _aChanges.TypedValue, _aOverdue.TypedValue, _aDue.TypedValue, _aPayloads.TypedValue) = ([], [], [], [], []);
+            return;
+        }
+
         var sequences = new long[n];
         var ids = new string[n];
         var revisions = new int[n];

@@ -122,19 +122,12 @@ internal sealed class PostgresCustomerLoader : IAsyncDisposable
 
                 current = customerId;
                 version = reader.GetInt64(2);
-                var bytes = reader.GetFieldValue<byte[]>(5);
-                snapshot = bytes.Length == 0 ? null : _serializer.Deserialize<StoredCustomer>(bytes);
+                snapshot = CustomerStore.ReadSnapshot(_serializer, reader.GetFieldValue<byte[]>(5));
                 after = [];
                 continue;
             }
 
-            var position = reader.GetInt64(2);
-            after.Add(new EventLogEntry(
-                position,
-                reader.GetString(4),
-                new DateTime(reader.GetInt64(3), DateTimeKind.Utc),
-                _serializer.Deserialize<LoggedEvent>(reader.GetFieldValue<byte[]>(5))
-                    ?? throw new InvalidDataException($"an empty payload in customer {customerId}'s event log at position {position}")));
+            after.Add(CustomerStore.ReadEntry(_serializer, reader.GetInt64(2), reader.GetString(4), reader.GetInt64(3), reader.GetFieldValue<byte[]>(5)));
         }
 
         if (current is not null)

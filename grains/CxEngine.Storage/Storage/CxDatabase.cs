@@ -19,13 +19,19 @@ public sealed class CxDatabase : IAsyncDisposable
     public CxDatabase(StorageOptions options, ILoggerFactory loggers)
     {
         Provider = options.Provider;
+
+        // Savepoints: SQLite keeps a transaction usable after a failed statement, so each write can fail alone;
+        // PostgreSQL aborts the transaction, so there a failing write fails its group commit.
+        WriterPool Writers(int connections, Func<DbConnection> connect, bool savepoints) =>
+            new(connections, () => new GroupCommitWriter(
+                connect, savepoints, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout, options.InjectedCommitLatency));
+
         switch (options.Provider)
         {
             case StorageProvider.PostgreSql:
                 _factory = NpgsqlFactory.Instance;
                 ConnectionString = options.EffectiveConnectionString;
-                Writes = Writer = new WriterPool(options.WriterConnections, () => new GroupCommitWriter(
-                    CreateConnection, savepoints: false, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout, options.InjectedCommitLatency));
+                Writes = Writer = Writers(options.WriterConnections, CreateConnection, savepoints: false);
                 break;
             case StorageProvider.Memory or StorageProvider.None:
                 // A shared in-memory SQLite database lives as long as one connection to it is open.
@@ -33,16 +39,14 @@ public sealed class CxDatabase : IAsyncDisposable
                 ConnectionString = $"Data Source=cxengine-{Guid.NewGuid():N};Mode=Memory;Cache=Shared";
                 _keepAlive = new SqliteConnection(ConnectionString);
                 _keepAlive.Open();
-                Writes = Writer = new WriterPool(1, () => new GroupCommitWriter(
-                    CreateConnection, savepoints: true, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout, options.InjectedCommitLatency));
+                Writes = Writer = Writers(1, CreateConnection, savepoints: true);
                 break;
             default:
                 _factory = SqliteFactory.Instance;
                 ConnectionString = options.EffectiveConnectionString;
                 _writerBusyTimeout = options.BusyTimeout;
                 // SQLite takes one writer at a time: more connections would only queue on its lock.
-                Writes = Writer = new WriterPool(1, () => new GroupCommitWriter(
-                    CreateWriterConnection, savepoints: true, loggers.CreateLogger<GroupCommitWriter>(), options.WriteTimeout, options.InjectedCommitLatency));
+                Writes = Writer = Writers(1, CreateWriterConnection, savepoints: true);
                 _checkpointer = new SqliteCheckpointer(ConnectionString, loggers.CreateLogger<SqliteCheckpointer>());
                 break;
         }

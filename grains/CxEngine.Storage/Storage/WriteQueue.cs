@@ -148,7 +148,6 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
             : Task.Factory.StartNew(SuperviseAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
-    /// <summary>Commits so far and the writes they carried, for the benchmarks and logs.</summary>
     /// <summary>
     /// Inside a piece of work: an object that stands for the transaction it runs in, new for every group commit, for
     /// what the writes of one transaction share (PostgreSQL's action-sequence range). Null outside a writer's work.
@@ -157,6 +156,7 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
 
     private static readonly AsyncLocal<object?> s_transactionScope = new();
 
+    /// <summary>Commits so far and the writes they carried, for the benchmarks and logs.</summary>
     public long Commits => Interlocked.Read(ref _commits);
 
     public long Writes => Interlocked.Read(ref _writes);

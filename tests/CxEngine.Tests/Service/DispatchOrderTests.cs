@@ -74,14 +74,9 @@ public sealed class DispatchOrderTests
         var resent = await StreamAsync(engine, ids.Select(id => events[id][0]), RestInOrder(ids, events));
 
         Assert.Equal(Customers * PerCustomer, resent.Count);
-        Assert.All(resent.Values, r => Assert.Equal(V1.EventStatus.Applied, r.Status));
+        AssertAllAppliedInOrder(resent, ids, events);
         foreach (var id in ids)
         {
-            // Applied in the order sent: the running count rises one by one along the customer's sequence.
-            Assert.Equal(
-                Enumerable.Range(1, PerCustomer).Select(n => (long)n),
-                events[id].Select(e => resent[e.EventId].Score.EventsApplied));
-
             var score = await engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = id });
             Assert.Equal(PerCustomer, score.EventsApplied);
             Assert.Equal(expected.Score, score.Score);
@@ -152,14 +147,24 @@ public sealed class DispatchOrderTests
         await call.RequestStream.CompleteAsync();
         await reading.WaitAsync(TimeSpan.FromSeconds(30));
 
+        AssertAllAppliedInOrder(resent, ids, events);
+        foreach (var id in ids)
+        {
+            var score = await engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = id });
+            Assert.Equal(ModelScore(id), score.Score, 9);
+        }
+    }
+
+    /// <summary>Every result APPLIED, each customer's in the order sent: the running count rises one by one along its sequence.</summary>
+    private static void AssertAllAppliedInOrder(
+        Dictionary<string, V1.EventResult> resent, string[] ids, Dictionary<string, V1.InteractionEvent[]> events)
+    {
         Assert.All(resent.Values, r => Assert.Equal(V1.EventStatus.Applied, r.Status));
         foreach (var id in ids)
         {
             Assert.Equal(
                 Enumerable.Range(1, PerCustomer).Select(n => (long)n),
                 events[id].Select(e => resent[e.EventId].Score.EventsApplied));
-            var score = await engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = id });
-            Assert.Equal(ModelScore(id), score.Score, 9);
         }
     }
 
