@@ -25,21 +25,23 @@ internal static class CommitSql
 
     // The version check makes every commit optimistic: a second activation of the same customer (after a
     // partition, say) cannot interleave its writes with this one's; its commit finds another version and fails.
-    // The snapshot columns change only when the commit writes one (@has_snapshot = 1).
+    // The row carries the version it moves to (the one the grain read, plus one); the update applies only over the
+    // one before it. The snapshot columns change only when the commit writes one (a snapshot that is not empty).
+    // Everything is read from the row, not from parameters, so that one statement can write many customers' rows.
     public const string OnCustomerConflict = """
 
         ON CONFLICT (customer_id) DO UPDATE SET
-            version = cx_customers.version + 1, tier = excluded.tier, score = excluded.score, expectation = excluded.expectation,
+            version = excluded.version, tier = excluded.tier, score = excluded.score, expectation = excluded.expectation,
             events_applied = excluded.events_applied, last_event_ticks = excluded.last_event_ticks, open_action_id = excluded.open_action_id,
-            snapshot_position = CASE WHEN @has_snapshot = 1 THEN excluded.snapshot_position ELSE cx_customers.snapshot_position END,
-            snapshot = CASE WHEN @has_snapshot = 1 THEN excluded.snapshot ELSE cx_customers.snapshot END,
+            snapshot_position = CASE WHEN length(excluded.snapshot) > 0 THEN excluded.snapshot_position ELSE cx_customers.snapshot_position END,
+            snapshot = CASE WHEN length(excluded.snapshot) > 0 THEN excluded.snapshot ELSE cx_customers.snapshot END,
             updated_ticks = excluded.updated_ticks, promise_due_ticks = excluded.promise_due_ticks
-        WHERE cx_customers.version = @expected
+        WHERE cx_customers.version = excluded.version - 1
         """;
 
     public const string UpsertCustomer = "INSERT INTO " + CustomerColumns + """
 
-        VALUES (@c, 1, @tier, @score, @expectation, @events, @last, @action, @snapshot_position, @snapshot, @t, @promise_due)
+        VALUES (@c, @version, @tier, @score, @expectation, @events, @last, @action, @snapshot_position, @snapshot, @t, @promise_due)
         """ + OnCustomerConflict;
 
     public const string NewestActionSequence = "SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log";

@@ -83,6 +83,9 @@ public sealed partial class CustomerStore(
     private static ArrayBufferWriter<byte>? t_buffer;
 
     private readonly bool _discard = database.Provider == StorageProvider.None;
+
+    // Every customer's commit goes to the writer as a member of this group, so that a group commit writes them together.
+    private CommitGroup Commits => field ??= new CommitGroup(this);
     private long _discardedSequence;
 
     // PostgreSQL: loads grouped into one statement per batch (SQLite reads in process, one customer at a time).
@@ -124,9 +127,7 @@ public sealed partial class CustomerStore(
         // is serialised in the transaction, once the action's log sequence is drawn.
         commit = commit.ExpectedVersion == 0 && !commit.WriteSnapshot ? commit with { WriteSnapshot = true } : commit;
         var snapshot = commit.WriteSnapshot && commit.Actions.Count == 0 ? Serialize(commit.State) : null;
-        var written = await database.Writes.RunAsync(
-            (connection, transaction, cancellationToken) => WriteAsync(connection, transaction, commit, events, snapshot, now, cancellationToken),
-            WriteIsolation.Batch);
+        var written = await database.Writes.RunAsync(Commits, new PendingCommit(commit, events, snapshot, now));
 
         // Refusals come back as values, not exceptions: on PostgreSQL an exception out of the work fails the
         // writer's whole group commit, and these leave the transaction clean for everyone else's writes.
@@ -145,12 +146,32 @@ public sealed partial class CustomerStore(
         return result;
     }
 
-    private Task<Written> WriteAsync(
-        DbConnection connection, DbTransaction transaction, CustomerCommit commit, byte[][] events, byte[]? snapshot, DateTime now,
-        CancellationToken cancellationToken) =>
-        connection is SqliteConnection { Handle: { } db }
-            ? Task.FromResult(WriteStepwise(SqliteCommitStatements.For(db), commit, events, snapshot, now))
-            : WritePostgresAsync((NpgsqlConnection)connection, (NpgsqlTransaction)transaction, commit, events, snapshot, now, cancellationToken);
+    /// <summary>A customer's commit waiting for the writer: the commit, its serialised log rows, and its snapshot when serialised already.</summary>
+    private readonly record struct PendingCommit(CustomerCommit Commit, byte[][] Events, byte[]? Snapshot, DateTime Now);
+
+    /// <summary>
+    /// The customers' commits of one group commit, together (<see cref="IWriteGroup{TWrite, TResult}"/>): on SQLite
+    /// one after another in process; on PostgreSQL in one statement for them all.
+    /// </summary>
+    private sealed class CommitGroup(CustomerStore store) : IWriteGroup<PendingCommit, Written>
+    {
+        public Task RunAsync(DbConnection connection, DbTransaction transaction, PendingCommit[] writes, Written[] results, CancellationToken cancellationToken)
+        {
+            if (connection is SqliteConnection { Handle: { } db })
+            {
+                var sql = SqliteCommitStatements.For(db);
+                for (var i = 0; i < writes.Length; i++)
+                {
+                    var w = writes[i];
+                    results[i] = store.WriteStepwise(sql, w.Commit, w.Events, w.Snapshot, w.Now);
+                }
+
+                return Task.CompletedTask;
+            }
+
+            return store.WritePostgresAsync((NpgsqlConnection)connection, (NpgsqlTransaction)transaction, writes, results, cancellationToken);
+        }
+    }
 
     /// <summary>SQLite: statement by statement, each in process and synchronous on the writer's thread.</summary>
     private Written WriteStepwise(SqliteCommitStatements sql, CustomerCommit commit, byte[][] events, byte[]? snapshot, DateTime now)
@@ -202,25 +223,34 @@ public sealed partial class CustomerStore(
         return new Written(new CommitResult(commit.ExpectedVersion + 1, stored), null);
     }
 
-    /// <summary>PostgreSQL: one prepared statement, one round trip (<see cref="PostgresCustomerCommit"/>).</summary>
-    private async Task<Written> WritePostgresAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, CustomerCommit commit, byte[][] events, byte[]? snapshot, DateTime now,
-        CancellationToken cancellationToken)
+    /// <summary>PostgreSQL: one prepared statement for the group's customers, one round trip (<see cref="PostgresCustomerCommit"/>).</summary>
+    private async Task WritePostgresAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, PendingCommit[] writes, Written[] results, CancellationToken cancellationToken)
     {
-        var count = commit.Actions.Count;
-        var stored = Sequenced(commit.Actions, count > 0 ? await PostgresCustomerCommit.DrawSequencesAsync(transaction, count, cancellationToken) : 0);
-        snapshot ??= SnapshotFor(commit, stored);
-        var payloads = stored.Length == 0 ? [] : new byte[stored.Length][];
-        for (var i = 0; i < stored.Length; i++)
+        var commits = new PostgresCommit[writes.Length];
+        for (var i = 0; i < writes.Length; i++)
         {
-            payloads[i] = Serialize(stored[i]);
+            var (commit, events, snapshot, now) = writes[i];
+            var count = commit.Actions.Count;
+            var stored = Sequenced(commit.Actions, count > 0 ? await PostgresCustomerCommit.DrawSequencesAsync(transaction, count, cancellationToken) : 0);
+            var payloads = stored.Length == 0 ? [] : new byte[stored.Length][];
+            for (var k = 0; k < stored.Length; k++)
+            {
+                payloads[k] = Serialize(stored[k]);
+            }
+
+            commits[i] = new PostgresCommit(commit, events, snapshot ?? SnapshotFor(commit, stored), stored, payloads, now);
         }
 
-        var (written, logged) = await PostgresCustomerCommit.For(connection)
-            .WriteAsync(transaction, commit, events, snapshot, stored, payloads, now, cancellationToken);
-        return written ? new Written(new CommitResult(commit.ExpectedVersion + 1, stored), null)
-            : logged.Length > 0 ? new Written(null, [.. logged])
-            : Written.Conflict;
+        var outcomes = new (bool Written, string[] Logged)[writes.Length];
+        await PostgresCustomerCommit.For(connection).WriteAsync(transaction, commits, outcomes, cancellationToken);
+        for (var i = 0; i < writes.Length; i++)
+        {
+            var (written, logged) = outcomes[i];
+            results[i] = written ? new Written(new CommitResult(commits[i].Commit.ExpectedVersion + 1, commits[i].Actions), null)
+                : logged.Length > 0 ? new Written(null, [.. logged])
+                : Written.Conflict;
+        }
     }
 
     /// <summary>The actions as the log keeps them, numbered from <paramref name="first"/>: the log entries, the snapshot and the result all carry these same records.</summary>

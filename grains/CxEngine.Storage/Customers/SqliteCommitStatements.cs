@@ -27,8 +27,8 @@ internal sealed class SqliteCommitStatements
         _isLogged = new SqliteStatement(db, CommitSql.IsLogged, "@c", "@e");
         _undoEvent = new SqliteStatement(db, CommitSql.UndoEvent, "@c", "@p", "@e");
         _upsertCustomer = new SqliteStatement(db, CommitSql.UpsertCustomer,
-            "@c", "@tier", "@score", "@expectation", "@events", "@last", "@action", "@snapshot_position", "@snapshot", "@t",
-            "@promise_due", "@has_snapshot", "@expected");
+            "@c", "@version", "@tier", "@score", "@expectation", "@events", "@last", "@action", "@snapshot_position", "@snapshot", "@t",
+            "@promise_due");
         // One connection writes, so the transaction itself is the turn: the next sequences follow the newest.
         _newestActionSequence = new SqliteStatement(db, CommitSql.NewestActionSequence);
         _insertActionLog = new SqliteStatement(db, CommitSql.InsertActionLog,
@@ -59,10 +59,9 @@ internal sealed class SqliteCommitStatements
     {
         var state = commit.State;
         return _upsertCustomer
-            .Bind(1, commit.CustomerId).Bind(2, state.Tier ?? "").Bind(3, state.Score.Score).Bind(4, state.Score.Expectation)
-            .Bind(5, state.Position).Bind(6, state.Score.LastEventAtTicks).Bind(7, state.OpenAction?.ActionId)
-            .Bind(8, state.Position).Bind(9, snapshot ?? []).Bind(10, now.Ticks).Bind(11, commit.PromiseDueTicks)
-            .Bind(12, commit.WriteSnapshot ? 1L : 0L).Bind(13, commit.ExpectedVersion)
+            .Bind(1, commit.CustomerId).Bind(2, commit.ExpectedVersion + 1).Bind(3, state.Tier ?? "").Bind(4, state.Score.Score)
+            .Bind(5, state.Score.Expectation).Bind(6, state.Position).Bind(7, state.Score.LastEventAtTicks).Bind(8, state.OpenAction?.ActionId)
+            .Bind(9, state.Position).Bind(10, snapshot ?? []).Bind(11, now.Ticks).Bind(12, commit.PromiseDueTicks)
             .Execute() == 1;
     }
 

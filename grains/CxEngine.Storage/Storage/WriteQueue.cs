@@ -27,11 +27,26 @@ public enum WriteIsolation
     Batch = 2,
 }
 
+/// <summary>
+/// Writes of one kind that the writer runs together: the writes of a group that follow one another in a group commit
+/// reach <see cref="RunAsync"/> in one call, so the database can take them in one statement (on PostgreSQL one round
+/// trip and one parse for the lot instead of one per write). A throw fails the whole group commit
+/// (<see cref="WriteIsolation.Batch"/>): refusals come back as results.
+/// </summary>
+public interface IWriteGroup<TWrite, TResult>
+{
+    /// <summary>Runs <paramref name="writes"/> in the transaction, in order, and puts each one's result at its index in <paramref name="results"/>.</summary>
+    Task RunAsync(DbConnection connection, DbTransaction transaction, TWrite[] writes, TResult[] results, CancellationToken cancellationToken);
+}
+
 /// <summary>Where writes to the engine's database go.</summary>
 public interface IWriteQueue
 {
     /// <summary>Runs the work in a transaction and completes after the commit; <paramref name="isolation"/> says how it fails alone.</summary>
     Task<T> RunAsync<T>(DbWork<T> work, WriteIsolation isolation = WriteIsolation.Statement);
+
+    /// <summary>Runs the write with the other writes of its group waiting at the same moment (<see cref="IWriteGroup{TWrite, TResult}"/>); completes after the commit.</summary>
+    Task<TResult> RunAsync<TWrite, TResult>(IWriteGroup<TWrite, TResult> group, TWrite write);
 }
 
 /// <summary>What the storage writer is doing, as the health check reports it.</summary>
@@ -231,6 +246,19 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
     public Task<T> RunAsync<T>(DbWork<T> work, WriteIsolation isolation = WriteIsolation.Statement)
     {
         var item = new WorkItem<T>(work, isolation, Stopwatch.GetTimestamp(), StorageTracing.CurrentCommit);
+        Enqueue(item);
+        return item.Completion.Task;
+    }
+
+    public Task<TResult> RunAsync<TWrite, TResult>(IWriteGroup<TWrite, TResult> group, TWrite write)
+    {
+        var item = new GroupedItem<TWrite, TResult>(group, write, Stopwatch.GetTimestamp(), StorageTracing.CurrentCommit);
+        Enqueue(item);
+        return item.Completion.Task;
+    }
+
+    private void Enqueue(IWorkItem item)
+    {
         TaskCompletionSource? wake;
         lock (_lock)
         {
@@ -245,7 +273,6 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
         }
 
         wake?.TrySetResult();
-        return item.Completion.Task;
     }
 
     public async ValueTask DisposeAsync()
@@ -339,6 +366,20 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
                 s_transactionScope.Value = new object();
                 for (var i = 0; i < batch.Count; i++)
                 {
+                    if (batch[i].Group is { } group)
+                    {
+                        // The writes of one group that follow one another go together; a throw fails the batch.
+                        var end = i + 1;
+                        while (end < batch.Count && ReferenceEquals(batch[end].Group, group))
+                        {
+                            end++;
+                        }
+
+                        await batch[i].RunGroupAsync(connection, transaction, batch, i, end - i, cancellationToken);
+                        i = end - 1;
+                        continue;
+                    }
+
                     // Each piece of work is all or nothing on its own; one failing does not undo the others.
                     // A single statement is undone by SQLite itself; several need a savepoint, unless they undo
                     // their own refusals (WriteIsolation.Batch), in which case a throw fails the whole batch.
@@ -601,6 +642,9 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
     {
         WriteIsolation Isolation { get; }
 
+        /// <summary>The group the write belongs to (<see cref="IWriteGroup{TWrite, TResult}"/>); null for work of its own.</summary>
+        object? Group { get; }
+
         /// <summary>When it was queued (Stopwatch timestamp).</summary>
         long Enqueued { get; }
 
@@ -608,6 +652,9 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
         Activity? Trace { get; }
 
         Task RunAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
+
+        /// <summary>Runs the <paramref name="count"/> writes of this one's group from <paramref name="start"/> in <paramref name="batch"/> (this one first).</summary>
+        Task RunGroupAsync(DbConnection connection, DbTransaction transaction, List<IWorkItem> batch, int start, int count, CancellationToken cancellationToken);
 
         void Complete();
 
@@ -617,10 +664,9 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
         bool Expire(Exception error);
     }
 
-    private sealed class WorkItem<T>(DbWork<T> work, WriteIsolation isolation, long enqueued, Activity? trace) : IWorkItem
+    /// <summary>What every write carries: its caller's task, its result until the commit, its queueing time and trace.</summary>
+    private abstract class WorkItemBase<T>(long enqueued, Activity? trace)
     {
-        public WriteIsolation Isolation => isolation;
-
         public long Enqueued => enqueued;
 
         public Activity? Trace => trace;
@@ -628,10 +674,10 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
         private T _result = default!;
         private Exception? _error;
 
-        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>The result, answered once the transaction commits.</summary>
+        public void Store(T result) => _result = result;
 
-        public async Task RunAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
-            _result = await work(connection, transaction, cancellationToken);
+        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public void Complete()
         {
@@ -652,6 +698,52 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
         }
 
         public bool Expire(Exception error) => Completion.TrySetException(error);
+    }
+
+    private sealed class WorkItem<T>(DbWork<T> work, WriteIsolation isolation, long enqueued, Activity? trace)
+        : WorkItemBase<T>(enqueued, trace), IWorkItem
+    {
+        public WriteIsolation Isolation => isolation;
+
+        public object? Group => null;
+
+        public async Task RunAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+            Store(await work(connection, transaction, cancellationToken));
+
+        public Task RunGroupAsync(DbConnection connection, DbTransaction transaction, List<IWorkItem> batch, int start, int count, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("work of its own has no group");
+    }
+
+    private sealed class GroupedItem<TWrite, TResult>(IWriteGroup<TWrite, TResult> group, TWrite write, long enqueued, Activity? trace)
+        : WorkItemBase<TResult>(enqueued, trace), IWorkItem
+    {
+        public WriteIsolation Isolation => WriteIsolation.Batch;
+
+        public object? Group => group;
+
+        public Task RunAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+            RunGroupAsync(connection, transaction, [this], 0, 1, cancellationToken);
+
+        public async Task RunGroupAsync(
+            DbConnection connection, DbTransaction transaction, List<IWorkItem> batch, int start, int count, CancellationToken cancellationToken)
+        {
+            var items = new GroupedItem<TWrite, TResult>[count];
+            var writes = new TWrite[count];
+            for (var i = 0; i < count; i++)
+            {
+                items[i] = (GroupedItem<TWrite, TResult>)batch[start + i];
+                writes[i] = items[i].Write;
+            }
+
+            var results = new TResult[count];
+            await group.RunAsync(connection, transaction, writes, results, cancellationToken);
+            for (var i = 0; i < count; i++)
+            {
+                items[i].Store(results[i]);
+            }
+        }
+
+        private TWrite Write => write;
     }
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Error, Message = "A group commit of {Count} writes failed; every write in it is answered as not stored")]

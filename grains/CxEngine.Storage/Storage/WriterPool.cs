@@ -49,6 +49,8 @@ public sealed class WriterPool : IWriteQueue, IAsyncDisposable
 
     public Task<T> RunAsync<T>(DbWork<T> work, WriteIsolation isolation = WriteIsolation.Statement) => Pick().RunAsync(work, isolation);
 
+    public Task<TResult> RunAsync<TWrite, TResult>(IWriteGroup<TWrite, TResult> group, TWrite write) => Pick().RunAsync(group, write);
+
     private GroupCommitWriter Pick()
     {
         var best = _writers[0];
