@@ -53,14 +53,18 @@ public static class CalibrationReport
         return sb.ToString();
     }
 
+    // Named by the TierPolicy field a tier file or UpsertTier sets, with the model's symbol where it has one.
     private static readonly (string Name, Func<Scoring.TierPolicy, double> Get)[] Settings =
     [
-        ("γ gain_sensitivity", p => p.GainSensitivity),
-        ("λ loss_aversion", p => p.LossAversion),
-        ("η learning_rate", p => p.LearningRate),
-        ("β up expectation_rise_rate", p => p.ExpectationRiseRate),
-        ("β down expectation_fall_rate", p => p.ExpectationFallRate),
+        ("gain_sensitivity (γ)", p => p.GainSensitivity),
+        ("loss_aversion (λ)", p => p.LossAversion),
+        ("learning_rate (η)", p => p.LearningRate),
+        ("expectation_rise_rate (β up)", p => p.ExpectationRiseRate),
+        ("expectation_fall_rate (β down)", p => p.ExpectationFallRate),
         ("promise_tolerance_fraction", p => p.PromiseToleranceFraction),
+        ("good_memory_half_life_days (0: no fading)", p => p.GoodMemoryHalfLifeDays),
+        ("bad_memory_half_life_days (0: no fading)", p => p.BadMemoryHalfLifeDays),
+        ("promise_overdue_performance", p => p.PromiseOverduePerformance),
     ];
 
     private static string Num(double v) => double.IsFinite(v) ? v.ToString("0.000", CultureInfo.InvariantCulture) : "–";

@@ -6,7 +6,9 @@ namespace CxEngine.Calibration;
 /// The settings SCORING.md "Calibrating a tier" names, each inside a range a CX analyst accepts, searched
 /// through an unconstrained vector: every coordinate goes through a logistic onto its range, and the ranges
 /// that depend on another setting are taken after it (λ ≥ max(1, γ), β down ≤ β up). Whatever the
-/// optimiser tries is therefore a valid policy; nothing is clipped after the fact.
+/// optimiser tries is therefore a valid policy; nothing is clipped after the fact. The half-lives (version 3) are
+/// searched as fading rates (1 / half-life, per day) whose range starts below 0: the part of the line below 0 stands
+/// for a half-life of 0 (no fading), so the search reaches "no fading" on a region of its own, not only at an end.
 /// </summary>
 public static class ParameterSpace
 {
@@ -33,15 +35,24 @@ public static class ParameterSpace
     /// </summary>
     public static readonly Range ToleranceFraction = new("tolerance fraction", "promise_tolerance_fraction", 0.005, 0.25);
 
-    public static IReadOnlyList<Range> Ranges { get; } = [Gain, Loss, Learning, Rise, Fall, ToleranceFraction];
+    /// <summary>good_memory_half_life_days as a fading rate: half-lives from 2 days up, or none (a rate at or below 0).</summary>
+    public static readonly Range GoodFading = new("good fading rate", "good_memory_half_life_days", -0.1, 0.5);
+
+    /// <summary>bad_memory_half_life_days as a fading rate, as <see cref="GoodFading"/>.</summary>
+    public static readonly Range BadFading = new("bad fading rate", "bad_memory_half_life_days", -0.1, 0.5);
+
+    /// <summary>promise_overdue_performance: what an overdue promise is worth, from a total failure to a good experience.</summary>
+    public static readonly Range OverduePerformance = new("overdue p", "promise_overdue_performance", 0, 100);
+
+    public static IReadOnlyList<Range> Ranges { get; } = [Gain, Loss, Learning, Rise, Fall, ToleranceFraction, GoodFading, BadFading, OverduePerformance];
 
     public static int Dimension => Ranges.Count;
 
-    /// <summary>The coordinates of a search that also searches <paramref name="weights"/>' weights (after the six settings).</summary>
+    /// <summary>The coordinates of a search that also searches <paramref name="weights"/>' weights (after the searched settings).</summary>
     public static int DimensionWith(WeightPlan weights) => Ranges.Count + weights.Searched.Count;
 
     /// <summary>
-    /// The policy a point of the search stands for: <paramref name="basis"/> with the six settings and the
+    /// The policy a point of the search stands for: <paramref name="basis"/> with the searched settings and the
     /// planned weights replaced; each weight goes through a logistic onto (0, its maximum] on a linear scale.
     /// </summary>
     public static TierPolicy Decode(ReadOnlySpan<double> z, TierPolicy basis, WeightPlan weights)
@@ -57,12 +68,12 @@ public static class ParameterSpace
         return policy;
     }
 
-    /// <summary>The point standing for <paramref name="policy"/>'s six settings and planned weights, each pulled just inside its range.</summary>
+    /// <summary>The point standing for <paramref name="policy"/>'s searched settings and planned weights, each pulled just inside its range.</summary>
     public static double[] Encode(TierPolicy policy, WeightPlan weights) =>
         [.. Encode(policy), .. weights.Searched.Select(w => Unlerp(0, w.Max, w.Weight.Get(policy)))];
 
     /// <summary>
-    /// True when the six settings lie inside their ranges, every planned weight inside (0, its maximum], and every
+    /// True when the searched settings lie inside their ranges, every planned weight inside (0, its maximum], and every
     /// other weight equals the basis tier's.
     /// </summary>
     public static bool IsInside(TierPolicy policy, TierPolicy basis, WeightPlan weights) =>
@@ -70,7 +81,7 @@ public static class ParameterSpace
         && weights.Searched.All(w => w.Weight.Get(policy) > 0 && w.Weight.Get(policy) <= w.Max && w.Max <= WeightPlan.MaxWeight)
         && weights.Kept.All(k => k.Weight.Get(policy) == k.Weight.Get(basis));
 
-    /// <summary>The policy a point of the search stands for: <paramref name="basis"/> with the six settings replaced.</summary>
+    /// <summary>The policy a point of the search stands for: <paramref name="basis"/> with the searched settings replaced.</summary>
     public static TierPolicy Decode(ReadOnlySpan<double> z, TierPolicy basis)
     {
         var gain = Lerp(Gain.Min, Gain.Max, z[0]);
@@ -81,6 +92,9 @@ public static class ParameterSpace
         var fraction = Math.Exp(Lerp(Math.Log(ToleranceFraction.Min), Math.Log(ToleranceFraction.Max), z[5]));
         return basis with
         {
+            GoodMemoryHalfLifeDays = HalfLife(Lerp(GoodFading.Min, GoodFading.Max, z[6])),
+            BadMemoryHalfLifeDays = HalfLife(Lerp(BadFading.Min, BadFading.Max, z[7])),
+            PromiseOverduePerformance = Lerp(OverduePerformance.Min, OverduePerformance.Max, z[8]),
             PromiseToleranceFraction = fraction,
             GainSensitivity = gain,
             LossAversion = loss,
@@ -103,8 +117,18 @@ public static class ParameterSpace
             Unlerp(Rise.Min, Rise.Max, rise),
             Unlerp(Fall.Min, Math.Min(Fall.Max, rise), policy.ExpectationFallRate),
             Unlerp(Math.Log(ToleranceFraction.Min), Math.Log(ToleranceFraction.Max), Math.Log(Math.Max(policy.PromiseToleranceFraction, ToleranceFraction.Min))),
+            Unlerp(GoodFading.Min, GoodFading.Max, FadingRate(policy.GoodMemoryHalfLifeDays, GoodFading)),
+            Unlerp(BadFading.Min, BadFading.Max, FadingRate(policy.BadMemoryHalfLifeDays, BadFading)),
+            Unlerp(OverduePerformance.Min, OverduePerformance.Max, policy.PromiseOverduePerformance),
         ];
     }
+
+    /// <summary>A fading rate's half-life in days: 0 (no fading) for a rate at or below 0.</summary>
+    private static double HalfLife(double rate) => rate <= 0 ? 0 : 1 / rate;
+
+    /// <summary>A half-life's fading rate; no fading sits in the middle of the range's part below 0.</summary>
+    private static double FadingRate(double halfLifeDays, Range range) =>
+        halfLifeDays <= 0 ? range.Min / 2 : Math.Clamp(1 / halfLifeDays, 0, range.Max);
 
     /// <summary>True when every searched setting of <paramref name="policy"/> lies inside its range.</summary>
     public static bool IsInside(TierPolicy policy) =>
@@ -113,7 +137,11 @@ public static class ParameterSpace
         && policy.LearningRate >= Learning.Min && policy.LearningRate <= Learning.Max
         && policy.ExpectationRiseRate >= Rise.Min && policy.ExpectationRiseRate <= Rise.Max
         && policy.ExpectationFallRate >= Fall.Min && policy.ExpectationFallRate <= Math.Min(Fall.Max, policy.ExpectationRiseRate)
-        && policy.PromiseToleranceFraction >= ToleranceFraction.Min && policy.PromiseToleranceFraction <= ToleranceFraction.Max;
+        && policy.PromiseToleranceFraction >= ToleranceFraction.Min && policy.PromiseToleranceFraction <= ToleranceFraction.Max
+        && IsSearchedHalfLife(policy.GoodMemoryHalfLifeDays, GoodFading) && IsSearchedHalfLife(policy.BadMemoryHalfLifeDays, BadFading)
+        && policy.PromiseOverduePerformance >= OverduePerformance.Min && policy.PromiseOverduePerformance <= OverduePerformance.Max;
+
+    private static bool IsSearchedHalfLife(double days, Range range) => days == 0 || days >= 1 / range.Max;
 
     private static double Lerp(double min, double max, double z) => min + ((max - min) / (1 + Math.Exp(-z)));
 

@@ -5,8 +5,8 @@ namespace CxEngine.Scoring;
 
 /// <summary>
 /// One customer's whole model as a pure function: the customer's state, one event and the tier policy in,
-/// a new state and the steps it took out. A step is one entry of the event log: the engine's own missed
-/// promises that fall due before the event (oldest deadline first), then the event itself, each through
+/// a new state and the steps it took out. A step is one entry of the event log: the engine's own overdue and missed
+/// promises that fall due before the event (earliest first), then the event itself, each through
 /// <see cref="ScoringStep"/> and <see cref="RecoveryRules"/>. The input state is never changed, so a caller
 /// that refuses the result (or fails to store it) still holds the state it had. The live grain, a re-score
 /// and a calibration all apply events through here, which is what makes them agree.
@@ -26,8 +26,8 @@ public static class CustomerModel
         var steps = new List<ModelStep>(1);
         var occurredAt = evt.Event.OccurredAtTicks;
 
-        // SCORING.md step 2 (version 2): promises whose deadline lies before this event are missed first.
-        ApplyMissed(next, customerId, policy, occurredAt, now, steps, strictlyBefore: true);
+        // SCORING.md step 2: promises overdue (version 3) or missed (version 2) before this event are applied first.
+        ApplyDue(next, customerId, policy, occurredAt, now, steps, strictlyBefore: true);
 
         var signals = evt.Event.Signals;
         var scored = evt.Event;
@@ -64,6 +64,15 @@ public static class CustomerModel
                 // Registering scores nothing now; the event's other signals count as usual.
                 scored = scored with { Signals = signals with { Promise = null } };
             }
+            else if (promise.Overdue)
+            {
+                // The engine's own overdue step, replayed as recorded (a re-score of a log whose registration is gone):
+                // scored as it stands; the promise stays open, and is not overdue again.
+                if (index >= 0)
+                {
+                    next.OpenPromises = open.SetItem(index, open[index] with { OverdueApplied = true });
+                }
+            }
             else if (index >= 0)
             {
                 // Kept, late or broken: judged against the registered promise, then closed.
@@ -90,13 +99,15 @@ public static class CustomerModel
             }
         }
 
-        steps.Add(Step(next, customerId, evt.EventId, scored, evt.Channel, policy, now));
+        // The log keeps the event as it arrived (a registration with its promise, a fulfilment with its times), so that
+        // a re-score under other tolerances can decide the promise again; the explanation says what was scored.
+        steps.Add(Step(next, customerId, evt.EventId, scored, evt.Event, evt.Channel, policy, now));
         return new ModelResult(next, steps);
     }
 
     /// <summary>
-    /// The engine's clock passed promise deadlines with no event: applies every promise whose deadline is at or
-    /// before <paramref name="untilTicks"/> as missed. Nothing due: the same state and no steps.
+    /// The engine's clock passed promise deadlines with no event: applies every overdue and missed step due at or
+    /// before <paramref name="untilTicks"/>. Nothing due: the same state and no steps.
     /// </summary>
     public static ModelResult ApplyDuePromises(StoredCustomer state, string customerId, TierPolicy policy, long untilTicks, DateTime now)
     {
@@ -107,17 +118,17 @@ public static class CustomerModel
 
         var next = Begin(state, policy);
         var steps = new List<ModelStep>();
-        ApplyMissed(next, customerId, policy, untilTicks, now, steps, strictlyBefore: false);
+        ApplyDue(next, customerId, policy, untilTicks, now, steps, strictlyBefore: false);
         return new ModelResult(next, steps);
     }
 
-    /// <summary>The earliest deadline among the customer's open promises, or null when none is open.</summary>
+    /// <summary>The earliest moment the engine acts on one of the customer's open promises (overdue or missed), or null when none is open.</summary>
     public static long? NextDeadlineTicks(StoredCustomer state, TierPolicy policy)
     {
         long? next = null;
         foreach (var promise in Promises(state))
         {
-            var deadline = promise.DeadlineTicks(policy);
+            var deadline = promise.NextDueTicks(policy);
             next = next is { } n && n <= deadline ? n : deadline;
         }
 
@@ -140,20 +151,24 @@ public static class CustomerModel
 
     private static ImmutableArray<OpenPromise> Promises(StoredCustomer state) => state.OpenPromises.IsDefault ? [] : state.OpenPromises;
 
-    private static void ApplyMissed(
+    /// <summary>
+    /// Applies, earliest first, every step the customer's open promises fall due for before (or at) <paramref name="untilTicks"/>:
+    /// overdue (version 3: the promise stays open) and missed (the promise closes), each at its own time.
+    /// </summary>
+    private static void ApplyDue(
         StoredCustomer next, string customerId, TierPolicy policy, long untilTicks, DateTime now, List<ModelStep> steps, bool strictlyBefore)
     {
         while (true)
         {
             var index = -1;
-            long deadline = 0;
+            long due = 0;
             for (var i = 0; i < next.OpenPromises.Length; i++)
             {
-                var candidate = next.OpenPromises[i].DeadlineTicks(policy);
-                if ((strictlyBefore ? candidate < untilTicks : candidate <= untilTicks) && (index < 0 || candidate < deadline))
+                var candidate = next.OpenPromises[i].NextDueTicks(policy);
+                if ((strictlyBefore ? candidate < untilTicks : candidate <= untilTicks) && (index < 0 || candidate < due))
                 {
                     index = i;
-                    deadline = candidate;
+                    due = candidate;
                 }
             }
 
@@ -162,16 +177,25 @@ public static class CustomerModel
                 return;
             }
 
-            var missed = next.OpenPromises[index];
+            var promise = next.OpenPromises[index];
+            if (promise.OverdueTicks(policy) == due)
+            {
+                next.OpenPromises = next.OpenPromises.SetItem(index, promise with { OverdueApplied = true });
+                var overdue = new ScoringEvent(due, promise.Kind, new Signals { Promise = promise.OverdueSignal() });
+                steps.Add(Step(next, customerId, PromiseSignal.OverdueEventIdPrefix + promise.PromiseId, overdue, overdue, promise.Channel, policy, now));
+                continue;
+            }
+
             next.OpenPromises = next.OpenPromises.RemoveAt(index);
-            Close(next, missed.PromiseId);
-            var evt = new ScoringEvent(deadline, missed.Kind, new Signals { Promise = missed.Judged(0, 0) });
-            steps.Add(Step(next, customerId, PromiseSignal.MissedEventIdPrefix + missed.PromiseId, evt, missed.Channel, policy, now));
+            Close(next, promise.PromiseId);
+            var missed = new ScoringEvent(due, promise.Kind, new Signals { Promise = promise.Judged(0, 0) });
+            steps.Add(Step(next, customerId, PromiseSignal.MissedEventIdPrefix + promise.PromiseId, missed, missed, promise.Channel, policy, now));
         }
     }
 
-    /// <summary>One log entry: the scoring step (or nothing to score), then the recovery rules.</summary>
-    private static ModelStep Step(StoredCustomer next, string customerId, string eventId, in ScoringEvent evt, Channel channel, TierPolicy policy, DateTime now)
+    /// <summary>One log entry: the scoring step (or nothing to score) of <paramref name="evt"/>, then the recovery rules; the entry keeps <paramref name="received"/>.</summary>
+    private static ModelStep Step(
+        StoredCustomer next, string customerId, string eventId, in ScoringEvent evt, in ScoringEvent received, Channel channel, TierPolicy policy, DateTime now)
     {
         next.Position++;
         var scored = ScoringStep.HasExperience(evt);
@@ -179,12 +203,12 @@ public static class CustomerModel
         if (!scored || double.IsNaN(result.Explanation.Experience))
         {
             // Only promises registered, or only signals the tier weighs 0: recorded, nothing scored.
-            return new ModelStep(next.Position, eventId, new LoggedEvent(evt, channel, policy.Name, ScoreExplanation.Unchanged(next.Score)), null);
+            return new ModelStep(next.Position, eventId, new LoggedEvent(received, channel, policy.Name, ScoreExplanation.Unchanged(next.Score)), null);
         }
 
         next.Score = result.State;
         var action = RecoveryRules.AfterStep(next, customerId, eventId, evt.OccurredAtTicks, result.Recovery, policy, now);
-        var body = new LoggedEvent(evt, channel, policy.Name, result.Explanation,
+        var body = new LoggedEvent(received, channel, policy.Name, result.Explanation,
             action is null ? null : new LoggedActionChange(action.ActionId, action.Revision, action.Change));
         return new ModelStep(next.Position, eventId, body, action);
     }

@@ -16,6 +16,23 @@ public sealed record OpenPromise(
     [property: Id(5)] EventKind Kind,
     [property: Id(6)] Channel Channel)
 {
+    /// <summary>Whether its overdue step was applied (version 3): each promise is overdue at most once.</summary>
+    [Id(7)] public bool OverdueApplied { get; init; }
+
+    /// <summary>The overdue step's signal: the tier's overdue performance, the shortfall halved if the customer was warned.</summary>
+    public PromiseSignal OverdueSignal() =>
+        new(OriginalPromisedAtTicks, 0, NotifiedAtTicks) { PromiseId = PromiseId, MadeAtTicks = MadeAtTicks, Overdue = true };
+
+    /// <summary>
+    /// When the promise is overdue (version 3): promised_at + the tier's fixed tolerance, with the promised time in force (a
+    /// re-promise moves it); null when the tier has no overdue step or it was applied already.
+    /// </summary>
+    public long? OverdueTicks(TierPolicy policy) =>
+        policy.PromiseOverdueStep && !OverdueApplied ? PromisedAtTicks + policy.PromiseOverdueAfterTicks : null;
+
+    /// <summary>The next moment the engine acts on this promise by itself: overdue, then missed.</summary>
+    public long NextDueTicks(TierPolicy policy) => OverdueTicks(policy) is { } overdue && overdue < DeadlineTicks(policy) ? overdue : DeadlineTicks(policy);
+
     /// <summary>
     /// The promise as the scoring step judges it: fulfilled at <paramref name="fulfilledAtTicks"/>, or (0) not kept,
     /// which is scored as broken.

@@ -14,8 +14,17 @@ public sealed class Rescoring(Func<string, TierPolicy> policyFor, string custome
 {
     private StoredCustomer _customer = new();
 
+    // Promises whose registration the fold replayed with its times: their overdue and missed steps are decided again
+    // under the policies given here, so the log's recorded ones are passed over.
+    private readonly HashSet<string> _registered = new(StringComparer.Ordinal);
+
     /// <summary>S, E and the decay clock after the events applied so far.</summary>
     public ScoreState Score => _customer.Score;
+
+    /// <summary>The promises the replay leaves open, and those it scored, under the policies given here.</summary>
+    public System.Collections.Immutable.ImmutableArray<OpenPromise> OpenPromises => _customer.OpenPromises.IsDefault ? [] : _customer.OpenPromises;
+
+    public System.Collections.Immutable.ImmutableArray<string> ClosedPromises => _customer.ClosedPromises.IsDefault ? [] : _customer.ClosedPromises;
 
     /// <summary>The severity of the action the scores alone would have open now; None when none would be.</summary>
     public Severity OpenSeverity => _customer.OpenAction?.Severity ?? Severity.None;
@@ -35,9 +44,25 @@ public sealed class Rescoring(Func<string, TierPolicy> policyFor, string custome
     /// found missed is an entry of its own, so each step is judged again under the new policies, at the time it
     /// happened. A log whose oldest entries retention trimmed starts from the state recorded before its oldest kept
     /// entry (its S and E before; no decay into it; an action open if that S was below the baseline).
+    /// Promises are decided again (version 3): a registration logged with its times registers the promise in the fold,
+    /// and the model applies its overdue and missed steps where the policies given here put them; the log's own such
+    /// steps for that promise are passed over. A log that lost the registration (retention, or written before the log
+    /// kept registrations) replays its recorded steps as they are.
     /// </summary>
     public void Apply(EventLogEntry entry)
     {
+        if (PromiseSignal.PromiseIdOfEngineEvent(entry.EventId) is { } promiseId && _registered.Contains(promiseId))
+        {
+            // Read and decided again, not replayed as recorded.
+            EventsReplayed++;
+            return;
+        }
+
+        if (entry.Body.Event.Signals.Promise is { IsRegistration: true, PromiseId: { } registered })
+        {
+            _registered.Add(registered);
+        }
+
         var policy = policyFor(entry.Body.Tier);
         if (!_customer.Exists)
         {
@@ -57,14 +82,20 @@ public sealed class Rescoring(Func<string, TierPolicy> policyFor, string custome
         EventsReplayed++;
     }
 
-    /// <summary>Ends the fold: a customer none of whose events were replayed stands at its current tier's initial state.</summary>
-    public Rescoring End(TierPolicy currentTier)
+    /// <summary>
+    /// Ends the fold: a customer none of whose events were replayed stands at its current tier's initial state; promises
+    /// that the policies given here make overdue or missed by <paramref name="now"/> (the engine's clock) are applied, as
+    /// the engine's promise timer would have.
+    /// </summary>
+    public Rescoring End(TierPolicy currentTier, DateTime now)
     {
         if (!_customer.Exists)
         {
             Begin(currentTier);
+            return this;
         }
 
+        _customer = CustomerModel.ApplyDuePromises(_customer, customerId, policyFor(_customer.Tier ?? currentTier.Name), now.Ticks, now).State;
         return this;
     }
 
@@ -85,7 +116,8 @@ public sealed class Rescoring(Func<string, TierPolicy> policyFor, string custome
     }
 
     /// <summary>The whole fold over a log in order: what replaying it under the policies gives.</summary>
-    public static Rescoring Replay(IEnumerable<EventLogEntry> log, Func<string, TierPolicy> policyFor, TierPolicy currentTier, string customerId = "")
+    public static Rescoring Replay(
+        IEnumerable<EventLogEntry> log, Func<string, TierPolicy> policyFor, TierPolicy currentTier, DateTime now, string customerId = "")
     {
         var fold = new Rescoring(policyFor, customerId);
         foreach (var entry in log)
@@ -93,7 +125,7 @@ public sealed class Rescoring(Func<string, TierPolicy> policyFor, string custome
             fold.Apply(entry);
         }
 
-        return fold.End(currentTier);
+        return fold.End(currentTier, now);
     }
 
     /// <summary>

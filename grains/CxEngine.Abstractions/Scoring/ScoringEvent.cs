@@ -39,18 +39,34 @@ public readonly record struct PromiseSignal(
 {
     public const string MissedEventIdPrefix = "promise-missed:";
 
+    /// <summary>The engine's own overdue step of an open promise (version 3): <c>promise-overdue:{promise_id}</c>.</summary>
+    public const string OverdueEventIdPrefix = "promise-overdue:";
+
     [Id(3)] public string? PromiseId { get; init; }
 
     [Id(4)] public long MadeAtTicks { get; init; }
 
     [Id(5)] public bool Broken { get; init; }
 
+    /// <summary>The engine's overdue step of an open promise (version 3): scored at the tier's overdue performance, the promise stays open.</summary>
+    [Id(6)] public bool Overdue { get; init; }
+
     public bool IsFulfilled => FulfilledAtTicks != 0;
 
     public bool WasNotifiedInAdvance => NotifiedAtTicks != 0 && NotifiedAtTicks < PromisedAtTicks;
 
     /// <summary>An open promise being registered or updated: it carries an id and no outcome yet.</summary>
-    public bool IsRegistration => PromiseId is not null && !IsFulfilled && !Broken;
+    public bool IsRegistration => PromiseId is not null && !IsFulfilled && !Broken && !Overdue;
+
+    /// <summary>True for the ids of the steps the engine applies itself (missed and overdue promises), which clients may not use.</summary>
+    public static bool IsEngineEventId(string eventId) =>
+        eventId.StartsWith(MissedEventIdPrefix, StringComparison.Ordinal) || eventId.StartsWith(OverdueEventIdPrefix, StringComparison.Ordinal);
+
+    /// <summary>The promise id of an engine step's event id (<see cref="IsEngineEventId"/>), or null for any other id.</summary>
+    public static string? PromiseIdOfEngineEvent(string eventId) =>
+        eventId.StartsWith(MissedEventIdPrefix, StringComparison.Ordinal) ? eventId[MissedEventIdPrefix.Length..]
+        : eventId.StartsWith(OverdueEventIdPrefix, StringComparison.Ordinal) ? eventId[OverdueEventIdPrefix.Length..]
+        : null;
 
     /// <summary>promised_at − made_at, or 0 when the promise does not say when it was made.</summary>
     public long LeadTicks => MadeAtTicks != 0 && PromisedAtTicks > MadeAtTicks ? PromisedAtTicks - MadeAtTicks : 0;

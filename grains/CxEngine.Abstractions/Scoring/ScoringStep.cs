@@ -57,7 +57,7 @@ public static class ScoringStep
         return new ScoringOutcome(next, explanation, recovery);
     }
 
-    /// <summary>S ← N + (S − N) · 2^(−Δt / h), h the good or bad memory half-life.</summary>
+    /// <summary>S ← N + (S − N) · 2^(−Δt / h), h the good or bad memory half-life; a half-life of 0 does not fade.</summary>
     public static double Decay(double score, long lastEventAtTicks, long nowTicks, TierPolicy policy)
     {
         if (lastEventAtTicks == 0 || nowTicks <= lastEventAtTicks)
@@ -73,6 +73,11 @@ public static class ScoringStep
 
         var days = (nowTicks - lastEventAtTicks) / TicksPerDay;
         var halfLife = score > n ? policy.GoodMemoryHalfLifeDays : policy.BadMemoryHalfLifeDays;
+        if (halfLife <= 0)
+        {
+            return score;
+        }
+
         return n + ((score - n) * Math.Pow(2, -days / halfLife));
     }
 
@@ -104,7 +109,7 @@ public static class ScoringStep
 
         if (s.Promise is { IsRegistration: false } promise)
         {
-            Add(ref sum, ref weights, PromisePerformance(promise, policy.PromiseToleranceFor(promise.LeadTicks)), policy.PromiseWeight);
+            Add(ref sum, ref weights, PromisePerformance(promise, policy.PromiseToleranceFor(promise.LeadTicks), policy.PromiseOverduePerformance), policy.PromiseWeight);
         }
 
         if (s.Effort is { } effort)
@@ -155,13 +160,18 @@ public static class ScoringStep
     public static double SentimentPerformance(double sentiment) => (sentiment + 1) * 50;
 
     /// <summary>
-    /// On time → 100; late by L → 100 · max(0, 1 − L / (4 · tolerance)); never fulfilled or broken → 0;
-    /// a customer warned before the promised time feels half the shortfall.
+    /// On time → 100; late by L → 100 · max(0, 1 − L / (4 · tolerance)); never fulfilled or broken → 0; overdue (the
+    /// engine's step, version 3) → <paramref name="overduePerformance"/>; a customer warned before the promised time
+    /// feels half the shortfall.
     /// </summary>
-    public static double PromisePerformance(in PromiseSignal promise, double toleranceMinutes)
+    public static double PromisePerformance(in PromiseSignal promise, double toleranceMinutes, double overduePerformance = 25)
     {
         double performance;
-        if (!promise.IsFulfilled)
+        if (promise.Overdue)
+        {
+            performance = overduePerformance;
+        }
+        else if (!promise.IsFulfilled)
         {
             performance = 0;
         }

@@ -36,9 +36,9 @@ public sealed partial record TierPolicy
     /// <summary>β when x &lt; E: expectations come down slowly.</summary>
     [Id(14)] public double ExpectationFallRate { get; init; } = 0.03;
     [Id(15)] public double ExpectationCeiling { get; init; } = 95;
-    /// <summary>h when S &gt; N: good memories fade fast.</summary>
+    /// <summary>h when S &gt; N: good memories fade fast. 0: they do not fade (version 3).</summary>
     [Id(16)] public double GoodMemoryHalfLifeDays { get; init; } = 14;
-    /// <summary>h when S &lt; N: bad memories linger.</summary>
+    /// <summary>h when S &lt; N: bad memories linger. 0: they do not fade (version 3).</summary>
     [Id(17)] public double BadMemoryHalfLifeDays { get; init; } = 60;
     /// <summary>An open action closes as recovered once S ≥ baseline + this.</summary>
     [Id(18)] public double RecoveryHysteresis { get; init; } = 5;
@@ -70,6 +70,15 @@ public sealed partial record TierPolicy
     [Id(32)] public double ComplaintWeight { get; init; } = 2;
     [Id(33)] public double WaitWeight { get; init; } = 1;
     [Id(34)] public double SentimentWeight { get; init; } = 1;
+
+    /// <summary>
+    /// Version 3: an open promise neither kept nor broken by promised_at + the fixed <see cref="PromiseToleranceMinutes"/>
+    /// is felt at once, as an overdue step of performance <see cref="PromiseOverduePerformance"/>; false scores open
+    /// promises exactly as version 2.
+    /// </summary>
+    [Id(35)] public bool PromiseOverdueStep { get; init; } = true;
+    /// <summary>p of the overdue step (halved shortfall when the customer was warned before promised_at).</summary>
+    [Id(36)] public double PromiseOverduePerformance { get; init; } = 25;
 
     public static TierPolicy Basic { get; } = new()
     {
@@ -127,6 +136,9 @@ public sealed partial record TierPolicy
     public double PromiseToleranceFor(long leadTicks) =>
         Math.Max(PromiseToleranceMinutes, PromiseToleranceFraction * Math.Max(0, leadTicks) / TimeSpan.TicksPerMinute);
 
+    /// <summary>The fixed promise tolerance in ticks: an open promise is overdue this long after its promised time (version 3).</summary>
+    public long PromiseOverdueAfterTicks => (long)(PromiseToleranceMinutes * TimeSpan.TicksPerMinute);
+
     public TimeSpan SlaFor(Severity severity) => TimeSpan.FromHours(severity switch
     {
         Severity.High => HighSlaHours,
@@ -163,8 +175,8 @@ public sealed partial record TierPolicy
             ?? CheckUnitRate("learning_rate", LearningRate)
             ?? CheckUnitRate("expectation_rise_rate", ExpectationRiseRate)
             ?? CheckUnitRate("expectation_fall_rate", ExpectationFallRate)
-            ?? CheckPositive("good_memory_half_life_days", GoodMemoryHalfLifeDays)
-            ?? CheckPositive("bad_memory_half_life_days", BadMemoryHalfLifeDays)
+            ?? CheckHalfLife("good_memory_half_life_days", GoodMemoryHalfLifeDays)
+            ?? CheckHalfLife("bad_memory_half_life_days", BadMemoryHalfLifeDays)
             ?? Check("recovery_hysteresis", RecoveryHysteresis, 0, 100)
             ?? CheckPositive("low_severity_gap", LowSeverityGap)
             ?? Check("medium_severity_gap", MediumSeverityGap, LowSeverityGap, 100, "low_severity_gap")
@@ -181,7 +193,8 @@ public sealed partial record TierPolicy
             ?? Check("conduct_weight", ConductWeight, 0, 100)
             ?? Check("complaint_weight", ComplaintWeight, 0, 100)
             ?? Check("wait_weight", WaitWeight, 0, 100)
-            ?? Check("sentiment_weight", SentimentWeight, 0, 100);
+            ?? Check("sentiment_weight", SentimentWeight, 0, 100)
+            ?? Check("promise_overdue_performance", PromiseOverduePerformance, 0, 100);
     }
 
     private static (string Field, string Problem)? Fail(string field, string problem) => (field, problem);
@@ -196,6 +209,11 @@ public sealed partial record TierPolicy
 
     private static (string, string)? CheckPositive(string field, double value) =>
         double.IsFinite(value) && value > 0 ? null : (field, $"must be a finite number above 0, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+
+    private static (string, string)? CheckHalfLife(string field, double value) =>
+        double.IsFinite(value) && value >= 0 && value <= 36500
+            ? null
+            : (field, $"must be a finite number of days between 0 (no fading) and 36500, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
 
     private static (string, string)? CheckUnitRate(string field, double value) =>
         double.IsFinite(value) && value > 0 && value <= 1 ? null : (field, $"must be above 0 and at most 1, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");

@@ -42,12 +42,16 @@ public sealed partial class CustomerGrain : ICustomerRescoring
             return null;
         }
 
-        var fold = await CustomerRescorer.ReplayAsync(store, CustomerId, _state.Position, _state.Tier!, after);
+        var now = Now;
+        var fold = await CustomerRescorer.ReplayAsync(store, CustomerId, _state.Position, _state.Tier!, after, now);
         var result = CustomerRescorer.Summarize(CustomerId, _state, fold, before, after);
         var policy = after.FindOrDefault(_state.Tier);
-        var now = Now;
 
+        // The promises as the new policies decide them: one the old tolerances had missed may be open again (and
+        // watched by the promise timer from this commit on), one they left open may be scored now.
         _state.Score = fold.Score;
+        _state.OpenPromises = fold.OpenPromises;
+        _state.ClosedPromises = fold.ClosedPromises;
         if (result.ActionChange == RecoveryDecisionKind.Raise)
         {
             // The end state's fall is a new action, never a reopening of one the old policy closed.
@@ -77,6 +81,13 @@ public sealed partial class CustomerGrain : ICustomerRescoring
         {
             await CommitActionChangeAsync(change, "the customer was not re-scored");
             LogRescoreAction(logger, change.ActionId, change.Change, result.ScoreBefore, result.ScoreAfter);
+        }
+
+        if (!_ingesting)
+        {
+            // Activated for the re-score alone (its snapshot is written): re-scoring a million customers does not
+            // keep a million in memory until the collector's idle age passes.
+            DeactivateOnIdle();
         }
 
         return result;

@@ -39,6 +39,9 @@ public sealed partial class CustomerGrain(
     // storage, so this activation answers nothing more and deactivates.
     private bool _stale;
 
+    // Whether this activation has taken events: one activated only for a re-score leaves memory after it.
+    private bool _ingesting;
+
     private string CustomerId => this.GetPrimaryKeyString();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken) => LoadAsync();
@@ -62,6 +65,7 @@ public sealed partial class CustomerGrain(
     public async Task<EventOutcomes> ApplyAsync(IReadOnlyList<CustomerEvent> events)
     {
         ThrowIfStale();
+        _ingesting = true;
         for (var round = 1; ; round++)
         {
             var pending = await ApplyInMemoryAsync(events);

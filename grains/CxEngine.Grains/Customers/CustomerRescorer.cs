@@ -13,9 +13,13 @@ public static class CustomerRescorer
 {
     private const int Page = 1000;
 
-    /// <summary>Replays the customer's kept log up to <paramref name="upToPosition"/> under the catalog's policies.</summary>
+    /// <summary>
+    /// Replays the customer's kept log up to <paramref name="upToPosition"/> under the catalog's policies, with the
+    /// promises the catalog makes overdue or missed by <paramref name="now"/> (the engine's clock) applied.
+    /// </summary>
     public static async Task<Rescoring> ReplayAsync(
-        CustomerStore store, string customerId, long upToPosition, string currentTier, TierCatalog catalog, CancellationToken cancellationToken = default)
+        CustomerStore store, string customerId, long upToPosition, string currentTier, TierCatalog catalog, DateTime now,
+        CancellationToken cancellationToken = default)
     {
         var fold = new Rescoring(catalog.FindOrDefault, customerId);
         var after = 0L;
@@ -35,12 +39,12 @@ public static class CustomerRescorer
             after = page[^1].Position;
         }
 
-        return fold.End(catalog.FindOrDefault(currentTier));
+        return fold.End(catalog.FindOrDefault(currentTier), now);
     }
 
     /// <summary>What a dry run reports for a customer: its stored state (snapshot + log) against the replay.</summary>
     public static async Task<CustomerRescoreResult?> DryRunAsync(
-        CustomerStore store, string customerId, TierCatalog before, TierCatalog after, CancellationToken cancellationToken = default)
+        CustomerStore store, string customerId, TierCatalog before, TierCatalog after, DateTime now, CancellationToken cancellationToken = default)
     {
         var loaded = await store.LoadAsync(customerId);
         var current = loaded.Snapshot ?? new StoredCustomer();
@@ -50,7 +54,7 @@ public static class CustomerRescorer
             return null;
         }
 
-        var fold = await ReplayAsync(store, customerId, current.Position, current.Tier!, after, cancellationToken);
+        var fold = await ReplayAsync(store, customerId, current.Position, current.Tier!, after, now, cancellationToken);
         return Summarize(customerId, current, fold, before, after);
     }
 

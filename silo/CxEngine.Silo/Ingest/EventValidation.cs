@@ -49,9 +49,10 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
             return badEvent;
         }
 
-        if (request.EventId.StartsWith(PromiseSignal.MissedEventIdPrefix, StringComparison.Ordinal))
+        if (PromiseSignal.IsEngineEventId(request.EventId))
         {
-            return new FieldError("event_id", $"ids starting with '{PromiseSignal.MissedEventIdPrefix}' are the engine's own (missed promises)");
+            return new FieldError("event_id",
+                $"ids starting with '{PromiseSignal.MissedEventIdPrefix}' or '{PromiseSignal.OverdueEventIdPrefix}' are the engine's own (missed and overdue promises)");
         }
 
         if (CheckId("customer_id", request.CustomerId) is { } badCustomer)

@@ -24,6 +24,7 @@ public sealed partial class RescoreRunner(
     TierCatalogCache cache,
     CustomerStore store,
     IOptions<EngineOptions> options,
+    [FromKeyedServices(EngineClock.Key)] TimeProvider clock,
     ILogger<RescoreRunner> logger)
 {
     public const int LargestChanges = 10;
@@ -69,7 +70,7 @@ public sealed partial class RescoreRunner(
                 {
                     var result = request.Apply
                         ? await grains.GetGrain<ICustomerRescoring>(customerId).ApplyRescoreAsync(before, after, reason).WaitAsync(ct)
-                        : await CustomerRescorer.DryRunAsync(store, customerId, before, after, ct);
+                        : await CustomerRescorer.DryRunAsync(store, customerId, before, after, clock.GetUtcNow().UtcDateTime, ct);
                     report.Add(result);
                 });
         }

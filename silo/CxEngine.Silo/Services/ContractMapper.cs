@@ -189,6 +189,8 @@ public static class ContractMapper
         ComplaintWeight = p.ComplaintWeight,
         WaitWeight = p.WaitWeight,
         SentimentWeight = p.SentimentWeight,
+        PromiseOverdueStep = p.PromiseOverdueStep,
+        PromiseOverduePerformance = p.PromiseOverduePerformance,
     };
 
     /// <summary>
@@ -236,6 +238,8 @@ public static class ContractMapper
             ComplaintWeight = t.HasComplaintWeight ? t.ComplaintWeight : d.ComplaintWeight,
             WaitWeight = t.HasWaitWeight ? t.WaitWeight : d.WaitWeight,
             SentimentWeight = t.HasSentimentWeight ? t.SentimentWeight : d.SentimentWeight,
+            PromiseOverdueStep = t.HasPromiseOverdueStep ? t.PromiseOverdueStep : d.PromiseOverdueStep,
+            PromiseOverduePerformance = t.HasPromiseOverduePerformance ? t.PromiseOverduePerformance : d.PromiseOverduePerformance,
         };
     }
 }

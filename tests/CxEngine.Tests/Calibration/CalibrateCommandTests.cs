@@ -78,6 +78,9 @@ public sealed class CalibrateCommandTests : IDisposable
             ExpectationRiseRate = fitted.ExpectationRiseRate,
             ExpectationFallRate = fitted.ExpectationFallRate,
             PromiseToleranceFraction = fitted.PromiseToleranceFraction,
+            GoodMemoryHalfLifeDays = fitted.GoodMemoryHalfLifeDays,
+            BadMemoryHalfLifeDays = fitted.BadMemoryHalfLifeDays,
+            PromiseOverduePerformance = fitted.PromiseOverduePerformance,
             // Contacts carry effort and resolution together: resolution is searched against effort, the anchor.
             ResolutionWeight = fitted.ResolutionWeight,
         }, fitted);

@@ -97,7 +97,8 @@ public sealed class MeasurementTests
     [Fact]
     public void Survey_AfterAnOpenPromisesDeadline_IsJudgedWithThePromiseAppliedAsMissed_ThoughNoEventReportedIt()
     {
-        var policy = TierPolicy.Standard;
+        // Version 2's rules (no overdue step); the overdue step in calibration: OverdueTests.
+        var policy = TierPolicy.Standard with { PromiseOverdueStep = false };
         var registered = new PromiseSignal(T0.AddDays(10).Ticks, 0, 0) { PromiseId = "parcel", MadeAtTicks = T0.Ticks };
         var register = Event("register", T0, new Signals { Promise = registered }, EventKind.Delivery);
         // Lead 10 days, tolerance 0.07 · 10 days = 16.8 h, deadline 4 tolerances after the promised time.

@@ -29,6 +29,9 @@ public sealed class ParameterSpaceTests
                 ExpectationRiseRate = policy.ExpectationRiseRate,
                 ExpectationFallRate = policy.ExpectationFallRate,
                 PromiseToleranceFraction = policy.PromiseToleranceFraction,
+                GoodMemoryHalfLifeDays = policy.GoodMemoryHalfLifeDays,
+                BadMemoryHalfLifeDays = policy.BadMemoryHalfLifeDays,
+                PromiseOverduePerformance = policy.PromiseOverduePerformance,
             }, policy);
         }
     }
@@ -49,5 +52,25 @@ public sealed class ParameterSpaceTests
         Assert.Equal(defaults.ExpectationRiseRate, decoded.ExpectationRiseRate, 9);
         Assert.Equal(defaults.ExpectationFallRate, decoded.ExpectationFallRate, 9);
         Assert.Equal(defaults.PromiseToleranceFraction, decoded.PromiseToleranceFraction, 9);
+        Assert.Equal(defaults.GoodMemoryHalfLifeDays, decoded.GoodMemoryHalfLifeDays, 6);
+        Assert.Equal(defaults.BadMemoryHalfLifeDays, decoded.BadMemoryHalfLifeDays, 6);
+        Assert.Equal(defaults.PromiseOverduePerformance, decoded.PromiseOverduePerformance, 9);
+    }
+
+    [Fact]
+    public void NoFading_IsAPointOfTheSearch_OnARegionOfItsOwn()
+    {
+        var still = TierPolicy.Standard with { GoodMemoryHalfLifeDays = 0, BadMemoryHalfLifeDays = 0 };
+        var z = ParameterSpace.Encode(still);
+
+        var decoded = ParameterSpace.Decode(z, TierPolicy.Standard);
+        Assert.Equal((0.0, 0.0), (decoded.GoodMemoryHalfLifeDays, decoded.BadMemoryHalfLifeDays));
+
+        // A step of the search near that point stays there: no fading is not a single point the simplex must hit.
+        z[6] += 0.3;
+        z[7] -= 0.3;
+        decoded = ParameterSpace.Decode(z, TierPolicy.Standard);
+        Assert.Equal((0.0, 0.0), (decoded.GoodMemoryHalfLifeDays, decoded.BadMemoryHalfLifeDays));
+        Assert.True(ParameterSpace.IsInside(decoded));
     }
 }

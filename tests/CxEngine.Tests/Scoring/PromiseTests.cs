@@ -8,7 +8,8 @@ namespace CxEngine.Tests.Scoring;
 public sealed class PromiseTests
 {
     private const string Customer = "c-1";
-    private static readonly TierPolicy Standard = TierPolicy.Standard;
+    // Version 2's rules, which promise_overdue_step = false keeps exactly (the overdue step: OverdueTests).
+    private static readonly TierPolicy Standard = TierPolicy.Standard with { PromiseOverdueStep = false };
     private static readonly DateTime Now = new(2026, 11, 30, 12, 0, 0, DateTimeKind.Utc);
 
     private static readonly DateTime Purchase = T0;

@@ -28,7 +28,7 @@ public sealed class RescoringTests
         var candidate = TierPolicy.Standard with { LossAversion = 4, LearningRate = 0.5, Baseline = 70 };
         var log = Log(recorded, 90, 20, 55, 10, 80, 40);
 
-        var fold = Rescoring.Replay(log, _ => candidate, candidate);
+        var fold = Rescoring.Replay(log, _ => candidate, candidate, Events.T0);
 
         var expected = ScoreState.Initial(candidate);
         var open = Severity.None;
@@ -54,7 +54,7 @@ public sealed class RescoringTests
     public void Replay_UnderTheRecordedPolicy_GivesBackExactlyWhatTheLogRecorded()
     {
         var log = Log(TierPolicy.Premium, 90, 20, 55, 10, 80, 40);
-        var fold = Rescoring.Replay(log, _ => TierPolicy.Premium, TierPolicy.Premium);
+        var fold = Rescoring.Replay(log, _ => TierPolicy.Premium, TierPolicy.Premium, Events.T0);
         Assert.Equal(log[^1].Body.Explanation.ScoreAfter, fold.Score.Score);
         Assert.Equal(log[^1].Body.Explanation.ExpectationAfter, fold.Score.Expectation);
     }
@@ -64,7 +64,7 @@ public sealed class RescoringTests
     {
         var log = Log(TierPolicy.Standard, 90, 20, 55, 10);
         var kept = log.Skip(2).ToList();
-        var fold = Rescoring.Replay(kept, _ => TierPolicy.Standard, TierPolicy.Standard);
+        var fold = Rescoring.Replay(kept, _ => TierPolicy.Standard, TierPolicy.Standard, Events.T0);
 
         var x = kept[0].Body.Explanation;
         var expected = new ScoreState(x.ScoreBefore, x.ExpectationBefore, 0);
@@ -80,7 +80,7 @@ public sealed class RescoringTests
     [Fact]
     public void Replay_OfNoEvents_IsTheTiersInitialState()
     {
-        var fold = Rescoring.Replay([], _ => TierPolicy.Basic, TierPolicy.Premium);
+        var fold = Rescoring.Replay([], _ => TierPolicy.Basic, TierPolicy.Premium, Events.T0);
         Assert.Equal(ScoreState.Initial(TierPolicy.Premium), fold.Score);
         Assert.Equal(0, fold.EventsReplayed);
     }
@@ -128,7 +128,7 @@ public sealed class RescoringTests
         // The deadlines stay where they were (same tolerance); what the steps are worth changes.
         var candidate = recorded with { Baseline = 72, LossAversion = 3.5, LearningRate = 0.45 };
         var (expected, _) = Live(candidate, PromiseEvents());
-        var fold = Rescoring.Replay(log, _ => candidate, candidate, "c");
+        var fold = Rescoring.Replay(log, _ => candidate, candidate, Events.T0, "c");
 
         Assert.Equal(expected.Score, fold.Score);
         Assert.Equal(expected.OpenAction?.Severity ?? Severity.None, fold.OpenSeverity);

@@ -10,8 +10,9 @@ using V1 = CxEngine.Contracts.V1;
 namespace CxEngine.Tests.Service;
 
 /// <summary>
-/// Open promises through real gRPC: the engine registers a promise, and when its clock passes the deadline with
-/// no event it applies the promise as missed by itself, durably (also across a restart).
+/// Open promises through real gRPC: the engine registers a promise, and when its clock passes the overdue moment and
+/// then the deadline with no event it applies the promise as overdue (version 3) and as missed by itself, durably
+/// (also across a restart).
 /// </summary>
 public sealed class PromiseServiceTests
 {
@@ -31,20 +32,21 @@ public sealed class PromiseServiceTests
         },
     };
 
-    /// <summary>What the pure model says: the registration, then the promise missed on the clock.</summary>
-    private static (StoredCustomer State, ModelStep Missed) Expected(V1.InteractionEvent registration, DateTime clockAfter)
+    /// <summary>What the pure model says: the registration, then the promise overdue and missed on the clock.</summary>
+    private static (StoredCustomer State, IReadOnlyList<ModelStep> Steps) Expected(V1.InteractionEvent registration, DateTime clockAfter)
     {
         var premium = TierPolicy.Premium;
         var promise = registration.Signals.Promise;
         var evt = new CustomerEvent(registration.EventId, Channel.Delivery, new ScoringEvent(registration.OccurredAt.ToDateTime().Ticks, EventKind.Delivery,
             new Signals { Promise = new PromiseSignal(promise.PromisedAt.ToDateTime().Ticks, 0, 0) { PromiseId = promise.PromiseId, MadeAtTicks = promise.MadeAt.ToDateTime().Ticks } }), "premium");
         var registered = CustomerModel.Apply(new StoredCustomer(), registration.CustomerId, evt, premium, clockAfter).State;
-        var missed = CustomerModel.ApplyDuePromises(registered, registration.CustomerId, premium, clockAfter.Ticks, clockAfter);
-        return (missed.State, Assert.Single(missed.Steps));
+        var due = CustomerModel.ApplyDuePromises(registered, registration.CustomerId, premium, clockAfter.Ticks, clockAfter);
+        Assert.Equal([$"promise-overdue:{promise.PromiseId}", $"promise-missed:{promise.PromiseId}"], due.Steps.Select(s => s.EventId));
+        return (due.State, due.Steps);
     }
 
     [Fact]
-    public async Task OpenPromise_PastItsDeadlineWithNoEvent_IsAppliedAsMissed_ScoredByTheModel_AndRaisesAnAction()
+    public async Task OpenPromise_PastItsDeadlineWithNoEvent_IsAppliedAsOverdueThenMissed_ScoredByTheModel_AndRaisesAnAction()
     {
         using var data = new TempDirectory("promise");
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -53,31 +55,35 @@ public sealed class PromiseServiceTests
         var customer = Ids.Customer("promise");
         var now = clock.GetUtcNow().UtcDateTime;
 
-        // A callback promised two hours ahead: premium tolerance max(10 min, 5 % of 2 h) = 10 min, deadline 2 h 40 min.
+        // A callback promised two hours ahead: premium tolerance max(10 min, 5 % of 2 h) = 10 min: overdue at 2 h 10 min
+        // (the fixed tolerance), missed at 2 h 40 min.
         var registration = Registration(customer, "callback-1", now, TimeSpan.FromHours(2));
         var registered = await engine.Ingest.RecordEventAsync(registration);
         Assert.Equal(V1.EventStatus.Applied, registered.Status);
         Assert.True(registered.Change.Unscored);
         Assert.Equal(75, registered.Score.Score);
 
-        clock.Advance(TimeSpan.FromHours(2) + TimeSpan.FromMinutes(30)); // not yet due
+        clock.Advance(TimeSpan.FromHours(2) + TimeSpan.FromMinutes(5)); // not yet overdue
         await Task.Delay(300);
         Assert.Equal(1, (await engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer })).EventsApplied);
 
-        clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(10));
+        clock.Advance(TimeSpan.FromMinutes(35) + TimeSpan.FromSeconds(10));
         var raised = (await watcher.WaitForAsync(r => r.Any(a => a.CustomerId == customer), "the action the missed promise raised"))
             .Single(a => a.CustomerId == customer);
 
-        var (expected, missed) = Expected(registration, clock.GetUtcNow().UtcDateTime);
+        var (expected, steps) = Expected(registration, clock.GetUtcNow().UtcDateTime);
+        var missed = steps[1];
         var history = await engine.Scores.GetHistoryAsync(new V1.GetHistoryRequest { CustomerId = customer });
-        Assert.Equal(["promise-missed:callback-1", registration.EventId], history.Changes.Select(c => c.EventId));
+        Assert.Equal(["promise-missed:callback-1", "promise-overdue:callback-1", registration.EventId], history.Changes.Select(c => c.EventId));
+        Assert.Equal(25, history.Changes[1].Experience);
         var change = history.Changes[0];
         Assert.Equal(V1.EventKind.Delivery, change.Kind);
         Assert.Equal(0, change.Experience);
         Assert.Equal(new DateTime(missed.Body.Event.OccurredAtTicks, DateTimeKind.Utc), change.OccurredAt.ToDateTime());
         Assert.Equal(expected.Score.Score, history.Score.Score, 9);
         Assert.Equal(expected.Score.Expectation, history.Score.Expectation, 9);
-        Assert.Equal((V1.ActionChange.Raised, "promise-missed:callback-1"), (raised.Change, raised.TriggerEventId));
+        // Felt at once: the overdue step raises the action, before the promise is missed.
+        Assert.Equal((V1.ActionChange.Raised, "promise-overdue:callback-1"), (raised.Change, raised.TriggerEventId));
         Assert.Equal(raised.ActionId, history.Score.OpenAction.ActionId);
 
         // Each promise is scored once: a late report of the callback scores nothing more.
@@ -111,7 +117,7 @@ public sealed class PromiseServiceTests
 
         var deadline = DateTime.UtcNow.AddSeconds(20);
         V1.CustomerScore score;
-        while ((score = await second.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer })).EventsApplied < 2)
+        while ((score = await second.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer })).EventsApplied < 3)
         {
             Assert.True(DateTime.UtcNow < deadline, "the missed promise was not applied after the restart");
             clock.Advance(TimeSpan.FromSeconds(10));
@@ -119,7 +125,7 @@ public sealed class PromiseServiceTests
         }
 
         var (expected, _) = Expected(registration, clock.GetUtcNow().UtcDateTime);
-        Assert.Equal(2, score.EventsApplied);
+        Assert.Equal(3, score.EventsApplied);
         Assert.Equal(expected.Score.Score, score.Score, 9);
         Assert.NotNull(score.OpenAction);
         var history = await second.Scores.GetHistoryAsync(new V1.GetHistoryRequest { CustomerId = customer });
@@ -128,7 +134,7 @@ public sealed class PromiseServiceTests
         // Nothing is due any more: further sweeps apply nothing twice.
         clock.Advance(TimeSpan.FromMinutes(5));
         await Task.Delay(300);
-        Assert.Equal(2, (await second.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer })).EventsApplied);
+        Assert.Equal(3, (await second.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer })).EventsApplied);
     }
 
     [Theory]
@@ -138,6 +144,7 @@ public sealed class PromiseServiceTests
     [InlineData("fulfilled_before_made", "signals.promise.fulfilled_at")]
     [InlineData("broken_and_fulfilled", "signals.promise.broken")]
     [InlineData("reserved_event_id", "event_id")]
+    [InlineData("reserved_overdue_id", "event_id")]
     public async Task BadPromise_IsInvalidArgumentNamingTheField_AndChangesNothing(string problem, string field)
     {
         using var data = new TempDirectory("promise-bad");
@@ -154,6 +161,7 @@ public sealed class PromiseServiceTests
             case "fulfilled_before_made": promise.FulfilledAt = Timestamp.FromDateTime(now.AddDays(-2)); break;
             case "broken_and_fulfilled": promise.Broken = true; promise.FulfilledAt = Timestamp.FromDateTime(now); break;
             case "reserved_event_id": evt.EventId = "promise-missed:p-1"; break;
+            case "reserved_overdue_id": evt.EventId = "promise-overdue:p-1"; break;
         }
 
         var error = await Assert.ThrowsAsync<RpcException>(() => engine.Ingest.RecordEventAsync(evt).ResponseAsync);
