@@ -1,13 +1,15 @@
 using System.Globalization;
 using CsvHelper;
-using CxEngine.Olist;
+using CxEngine.Calibration.Olist;
 using Google.Protobuf;
-using V1 = CxEngine.Contracts.V1;
 
-// dotnet run --project client-samples/CxEngine.Olist -- DATA_FOLDER [--events olist-events.jsonl] [--outcomes olist-outcomes.csv] [--follow-up-days 90]
+// dotnet run --project client-samples/CxEngine.Olist -- DATA_FOLDER [--events olist-events.jsonl] [--outcomes olist-outcomes.csv]
+// The mapping is the engine's own (CxEngine.Calibration's OlistSource, what `cxengine calibrate --olist` reads in
+// place): the files written here are exactly the events and outcomes that calibration replays, so `import`, `calibrate
+// --events` and `calibrate --olist` all see the same history.
 if (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal) || !Directory.Exists(args[0]))
 {
-    Console.Error.WriteLine("usage: CxEngine.Olist DATA_FOLDER [--events olist-events.jsonl] [--outcomes olist-outcomes.csv] [--follow-up-days 90]");
+    Console.Error.WriteLine("usage: CxEngine.Olist DATA_FOLDER [--events olist-events.jsonl] [--outcomes olist-outcomes.csv]");
     Console.Error.WriteLine("DATA_FOLDER holds the Kaggle \"Brazilian E-Commerce Public Dataset by Olist\" CSV files (CC BY-NC-SA 4.0; not in this repository).");
     return 2;
 }
@@ -21,17 +23,8 @@ string Option(string name, string fallback)
 var folder = args[0];
 var eventsPath = Option("events", "olist-events.jsonl");
 var outcomesPath = Option("outcomes", "olist-outcomes.csv");
-var followUp = TimeSpan.FromDays(int.Parse(Option("follow-up-days", "90"), CultureInfo.InvariantCulture));
 
-var customers = OlistMapping.ReadCustomers(folder);
-var orders = OlistMapping.ReadOrders(folder, customers);
-var byId = orders.ToDictionary(o => o.OrderId, StringComparer.Ordinal);
-
-var events = new List<V1.InteractionEvent>();
-events.AddRange(orders.SelectMany(OlistMapping.Deliveries));
-var deliveries = events.Count;
-events.AddRange(OlistMapping.Reviews(folder, byId));
-var reviews = events.Count - deliveries;
+var (events, outcomes, counts) = OlistSource.Read(folder);
 
 await using (var writer = new StreamWriter(eventsPath) { NewLine = "\n" })
 {
@@ -41,13 +34,7 @@ await using (var writer = new StreamWriter(eventsPath) { NewLine = "\n" })
     }
 }
 
-// Outcomes for calibration: at each order's last event (its delivery or review), did the customer buy again later?
-// Orders with less than the follow-up period of data after them are left out: their "no" is not known yet.
-var lastPurchase = orders.Max(o => o.PurchasedAt);
-var eventTimes = events.GroupBy(e => e.EventId.Split('-')[^1])
-    .ToDictionary(g => g.Key, g => g.Max(e => e.OccurredAt.ToDateTimeOffset()), StringComparer.Ordinal);
-var purchases = orders.GroupBy(o => o.CustomerUniqueId).ToDictionary(g => g.Key, g => g.Select(o => o.PurchasedAt).Order().ToArray(), StringComparer.Ordinal);
-long outcomes = 0, repeats = 0;
+// The form `calibrate --outcomes` reads: customer_id,time,label.
 await using (var file = File.Create(outcomesPath))
 await using (var csv = CsvWriter.Create(file, new CsvWriterOptions { NewLine = "\n" }))
 {
@@ -55,26 +42,16 @@ await using (var csv = CsvWriter.Create(file, new CsvWriterOptions { NewLine = "
     csv.WriteField("time");
     csv.WriteField("label");
     csv.EndRecord();
-    foreach (var order in orders.OrderBy(o => o.PurchasedAt))
+    foreach (var outcome in outcomes)
     {
-        if (!eventTimes.TryGetValue(order.OrderId, out var at) || lastPurchase - at < followUp)
-        {
-            continue;
-        }
-
-        var again = purchases[order.CustomerUniqueId].Any(p => p > order.PurchasedAt);
-        csv.WriteField(order.CustomerUniqueId);
-        csv.WriteField(at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
-        csv.WriteField(again ? "yes" : "no");
+        csv.WriteField(outcome.CustomerId);
+        csv.WriteField(outcome.Time.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
+        csv.WriteField(outcome.Label ? "yes" : "no");
         csv.EndRecord();
-        outcomes++;
-        repeats += again ? 1 : 0;
     }
 }
 
-Console.WriteLine($"{orders.Count} orders of {orders.Select(o => o.CustomerUniqueId).Distinct().Count()} customers: " +
-    $"{deliveries} DELIVERY events ({orders.Count(o => o.EstimatedAt is not null)} promises registered, {orders.Count(o => o.EstimatedAt is not null && o.DeliveredAt is null && o.Status is "canceled" or "unavailable")} broken, " +
-    $"{orders.Count(o => o.EstimatedAt is not null && o.DeliveredAt is null && o.Status is not ("canceled" or "unavailable"))} left open for the engine to miss, " +
-    $"{orders.Count(o => o.DeliveredAt > o.EstimatedAt?.AddDays(1))} late), {reviews} SURVEY events -> {eventsPath}");
-Console.WriteLine($"{outcomes} outcomes ({repeats} repeat purchases, {(outcomes == 0 ? 0 : 100.0 * repeats / outcomes):F1} %) -> {outcomesPath}");
+Console.WriteLine($"{counts.Orders} orders ({counts.OrdersWithoutCustomer} without a known customer, {counts.CanceledOrUnavailable} canceled or unavailable, " +
+    $"{counts.Inconsistent} with inconsistent times), {counts.DeliveryEvents} delivered, {counts.Reviews} reviews -> {events.Count} events of {counts.Customers} customers in {eventsPath}");
+Console.WriteLine($"{counts.Outcomes} first orders judged for a repeat purchase, {counts.Returned} came back -> {outcomesPath}");
 return 0;

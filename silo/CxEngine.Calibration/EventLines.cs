@@ -4,16 +4,65 @@ using V1 = CxEngine.Contracts.V1;
 
 namespace CxEngine.Calibration;
 
+/// <summary>A line of a JSON-lines file of events: the event it holds, or why it holds none.</summary>
+public readonly record struct EventLine(long Number, V1.InteractionEvent? Event, string? Problem);
+
 /// <summary>
-/// Historical events as JSON lines: one cx.v1 <c>InteractionEvent</c> per line in proto3 JSON form (the form
-/// <c>cxengine import</c> reads). Blank lines are skipped; a line that is not a cx.v1 event in JSON stops the
-/// run, naming the line. An event the engine would reject (its validation, passed in) is left out as the engine
-/// would leave it out, and reported as "file:line: field: problem" to <c>rejected</c>, so the replay is the
-/// history the engine would hold and nothing is dropped unsaid.
+/// Historical events as JSON lines: one cx.v1 <c>InteractionEvent</c> per line in proto3 JSON form (what
+/// <see cref="JsonFormatter"/> writes, and <c>cxengine export events</c>). The one reader of such files: <c>import</c>
+/// and <c>calibrate --events</c> both read through <see cref="Parse"/>, and treat a bad line alike: it is reported by
+/// its number, with what was expected, and left out; the lines around it go on. Blank lines are skipped. For
+/// calibration an event the engine would reject (its validation, passed in) is left out as the engine would leave it
+/// out, and reported as "file:line: field: problem" to <c>rejected</c>, so the replay is the history the engine would
+/// hold and nothing is dropped unsaid.
 /// </summary>
 public static class EventLines
 {
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
+
+    private const string NotAnObject =
+        "not a JSON object (expected one cx.v1 InteractionEvent in proto3 JSON a line, e.g. {\"eventId\":\"e1\",\"customerId\":\"c1\",\"occurredAt\":\"2026-03-01T09:00:00Z\",\"signals\":{\"csat\":4}})";
+
+    /// <summary>Every non-blank line: its event, or the problem in words a person can act on.</summary>
+    public static IEnumerable<EventLine> Parse(TextReader reader)
+    {
+        var number = 0L;
+        while (reader.ReadLine() is { } line)
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            V1.InteractionEvent? evt = null;
+            string? problem = null;
+            if (!line.AsSpan().TrimStart().StartsWith("{"))
+            {
+                yield return new EventLine(number, null, NotAnObject);
+                continue;
+            }
+
+            try
+            {
+                evt = Parser.Parse<V1.InteractionEvent>(line);
+            }
+            catch (InvalidJsonException ex)
+            {
+                problem = $"{NotAnObject} ({ex.Message})";
+            }
+            catch (InvalidProtocolBufferException ex)
+            {
+                problem = $"not a cx.v1 InteractionEvent in proto3 JSON: {ex.Message}";
+            }
+            catch (FormatException ex)
+            {
+                problem = $"not a cx.v1 InteractionEvent in proto3 JSON: {ex.Message}";
+            }
+
+            yield return new EventLine(number, evt, problem);
+        }
+    }
 
     public static IEnumerable<(string CustomerId, CustomerEvent Event)> Read(string path, EventMapper mapper, ICollection<string> rejected)
     {
@@ -26,30 +75,13 @@ public static class EventLines
 
     public static IEnumerable<(string CustomerId, CustomerEvent Event)> Read(TextReader reader, string name, EventMapper mapper, ICollection<string> rejected)
     {
-        var lineNumber = 0;
-        while (reader.ReadLine() is { } line)
+        foreach (var line in Parse(reader))
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
+            if (line.Event is null)
             {
-                continue;
+                rejected.Add($"{name}:{line.Number}: {line.Problem}");
             }
-
-            V1.InteractionEvent evt;
-            try
-            {
-                evt = Parser.Parse<V1.InteractionEvent>(line);
-            }
-            catch (InvalidProtocolBufferException ex)
-            {
-                throw new CalibrationInputException($"{name}:{lineNumber}: not a cx.v1.InteractionEvent in proto3 JSON: {ex.Message}");
-            }
-            catch (InvalidJsonException ex)
-            {
-                throw new CalibrationInputException($"{name}:{lineNumber}: not valid JSON: {ex.Message}");
-            }
-
-            if (Map(evt, $"{name}:{lineNumber}", mapper, rejected) is { } mapped)
+            else if (Map(line.Event, $"{name}:{line.Number}", mapper, rejected) is { } mapped)
             {
                 yield return mapped;
             }

@@ -82,6 +82,11 @@ public sealed record ScoreChangeRecord(
     /// <summary>The event only registered or updated open promises: nothing was scored.</summary>
     [Id(13)] public bool Unscored { get; init; }
 
+    /// <summary>The event as it arrived (signals included), and the tier it was scored under: what an export gives back.</summary>
+    [Id(14)] public ScoringEvent Received { get; init; }
+
+    [Id(15)] public string Tier { get; init; } = "";
+
     public double Delta => ScoreAfter - ScoreBefore;
 }
 

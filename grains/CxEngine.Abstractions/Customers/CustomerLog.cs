@@ -42,6 +42,8 @@ public sealed record EventLogEntry(
             x.ScoreBefore, x.Decay, x.ScoreAfter, x.ExpectationAfter, AppliedAt)
         {
             Unscored = x.Unscored,
+            Received = Body.Event,
+            Tier = Body.Tier,
         };
     }
 }

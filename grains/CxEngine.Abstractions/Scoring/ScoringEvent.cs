@@ -87,6 +87,12 @@ public readonly record struct Signals
     [Id(5)] public double? Sentiment { get; init; }
     [Id(6)] public PromiseSignal? Promise { get; init; }
     [Id(7)] public int ConductIssueCount { get; init; }
+
+    /// <summary>
+    /// Which conduct issues were observed, bit n for issue n of cx.v1's ConductIssue (1-15), so the log can give the
+    /// event back as it arrived; 0 in entries logged before it was kept (only their count is known).
+    /// </summary>
+    [Id(8)] public ushort ConductIssueKinds { get; init; }
 }
 
 /// <summary>One interaction, as the scoring step sees it: event time, kind and signals, nothing else.</summary>

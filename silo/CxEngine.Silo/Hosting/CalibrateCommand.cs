@@ -25,7 +25,8 @@ public static class CalibrateCommand
         usage: cxengine calibrate (--events FILE.jsonl | --olist DIR) [--outcomes FILE.csv] [--tier NAME | --from TIER.json]
                                   [--split FRACTION | --split-at DATE] [--budget REPLAYS] [--seed N] [--fit-on all|surveys|outcomes]
                                   [--weights auto|all|none] --out FITTED-TIER.json [--plot DECILES.png]
-          --events    cx.v1 InteractionEvents, one proto3 JSON object per line (the form `import` reads)
+          --events    cx.v1 InteractionEvents, one proto3 JSON object per line (the form `import` reads and `export events`
+                      writes); a bad line is reported and left out, as import does
           --olist     the folder of the Olist CSVs instead (orders -> open promises made at purchase and kept at
                       delivery, reviews -> SURVEY, and repeat purchase as the outcome)
           --outcomes  CSV customer_id,time,label: label 1 = a good outcome (came back, stayed), 0 = a bad one
@@ -105,7 +106,7 @@ public static class CalibrateCommand
             throw new ArgumentException($"--split: must lie strictly between 0 and 1, got {calibration.SplitFraction}");
         }
 
-        var input = Load(options, clock, output);
+        var input = Load(options, defaults, clock, output);
         input = input.ForTier(defaults.Name, out var otherTier);
         await output.WriteLineAsync($"{input.Customers.Count} customers, {input.EventCount} events, {input.Outcomes.Count} outcomes" + (otherTier > 0 ? $" ({otherTier} customers of other tiers left out)" : ""));
 
@@ -149,10 +150,12 @@ public static class CalibrateCommand
             ?? throw new ArgumentException($"--tier: unknown tier '{tierName}'; known tiers: {string.Join(", ", TierPolicy.Defaults.Select(t => t.Name))}");
     }
 
-    private static CalibrationInput Load(Dictionary<string, string> options, TimeProvider clock, TextWriter output)
+    private static CalibrationInput Load(Dictionary<string, string> options, TierPolicy starting, TimeProvider clock, TextWriter output)
     {
         var validation = new EventValidation(clock, new IngestOptions().MaxClockSkewSeconds);
-        var catalog = new TierCatalog(0, "standard", TierPolicy.Defaults);
+        // The tier being fitted is known to validation as the engine knows it, also when it is one of the engine's own
+        // (--from): events an engine exported name the tiers they were scored under.
+        var catalog = new TierCatalog(0, "standard", [.. TierPolicy.Defaults.Where(t => t.Name != starting.Name), starting]);
         EventMapper mapper = (V1.InteractionEvent evt, out CustomerEvent mapped) => validation.TryMap(evt, catalog, out mapped)?.ToString();
         var hasEvents = options.TryGetValue("events", out var eventsPath);
         var hasOlist = options.TryGetValue("olist", out var olistDir);
@@ -191,7 +194,7 @@ public static class CalibrateCommand
             return;
         }
 
-        output.WriteLine($"{rejected.Count} events left out, as the engine's validation rejects them{(rejected.Count > 5 ? "; the first 5" : "")}:");
+        output.WriteLine($"{rejected.Count} events left out (a line that is not an event, or an event the engine's validation rejects){(rejected.Count > 5 ? "; the first 5" : "")}:");
         foreach (var line in rejected.Take(5))
         {
             output.WriteLine($"  {line}");

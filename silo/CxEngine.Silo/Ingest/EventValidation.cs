@@ -167,6 +167,7 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
         }
 
         var conductCount = 0;
+        ushort conductKinds = 0;
         if (s.ConductIssues.Count > 0)
         {
             Span<bool> seen = stackalloc bool[16];
@@ -181,6 +182,7 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
                 {
                     seen[(int)issue] = true;
                     conductCount++;
+                    conductKinds |= (ushort)(1 << (int)issue);
                 }
             }
         }
@@ -206,6 +208,7 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
             Sentiment = s.HasSentiment ? s.Sentiment : null,
             Promise = promise,
             ConductIssueCount = conductCount,
+            ConductIssueKinds = conductKinds,
         };
         return null;
     }

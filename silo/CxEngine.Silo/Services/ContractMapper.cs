@@ -96,6 +96,83 @@ public static class ContractMapper
         Unscored = c.Unscored,
     };
 
+    /// <summary>A change with the event as it arrived (<c>include_events</c>): the form <c>import</c> and <c>calibrate --events</c> read.</summary>
+    public static V1.ScoreChange ToChange(ScoreChangeRecord c, string customerId)
+    {
+        var change = ToChange(c);
+        change.Event = ToInteraction(customerId, c.EventId, c.Channel, c.Tier, c.Received);
+        return change;
+    }
+
+    /// <summary>
+    /// A logged event back in the contract's form. Conduct issues come back as logged; an entry logged before their kinds
+    /// were kept knows only their count, and gives back that many issues from the first kinds on (the score is the same).
+    /// </summary>
+    public static V1.InteractionEvent ToInteraction(string customerId, string eventId, Channel channel, string tier, in ScoringEvent evt)
+    {
+        var s = evt.Signals;
+        var signals = new V1.Signals();
+        if (s.Csat is { } csat)
+        {
+            signals.Csat = csat;
+        }
+
+        if (s.Effort is { } effort)
+        {
+            signals.Effort = effort;
+        }
+
+        if (s.Resolved is { } resolved)
+        {
+            signals.Resolved = resolved;
+            signals.Transfers = s.Transfers;
+        }
+
+        if (s.WaitSeconds is { } wait)
+        {
+            signals.WaitSeconds = wait;
+        }
+
+        if (s.Sentiment is { } sentiment)
+        {
+            signals.Sentiment = sentiment;
+        }
+
+        if (s.Promise is { } p)
+        {
+            signals.Promise = new V1.Promise
+            {
+                PromisedAt = Time(p.PromisedAtTicks),
+                FulfilledAt = p.IsFulfilled ? Time(p.FulfilledAtTicks) : null,
+                NotifiedAt = p.NotifiedAtTicks != 0 ? Time(p.NotifiedAtTicks) : null,
+                PromiseId = p.PromiseId ?? "",
+                MadeAt = p.MadeAtTicks != 0 ? Time(p.MadeAtTicks) : null,
+                Broken = p.Broken && !p.Overdue,
+            };
+        }
+
+        for (var issue = 1; issue <= 15; issue++)
+        {
+            if (s.ConductIssueKinds != 0 ? (s.ConductIssueKinds & (1 << issue)) != 0 : issue <= s.ConductIssueCount)
+            {
+                signals.ConductIssues.Add((V1.ConductIssue)issue);
+            }
+        }
+
+        return new V1.InteractionEvent
+        {
+            EventId = eventId,
+            CustomerId = customerId,
+            OccurredAt = Time(evt.OccurredAtTicks),
+            Channel = (V1.Channel)channel,
+            Kind = (V1.EventKind)evt.Kind,
+            Tier = tier,
+            Signals = signals,
+        };
+
+        static Timestamp Time(long ticks) => Timestamp.FromDateTime(new DateTime(ticks, DateTimeKind.Utc));
+    }
+
     // An open action rides along on every result of its customer's events until it changes. Its record is immutable
     // and crosses the grain call uncopied, so its protobuf (with the reasons' timestamps) is built once per record and
     // shared by the results; protobuf messages are only read when written out, and no caller changes these.

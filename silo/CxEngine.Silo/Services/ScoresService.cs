@@ -75,7 +75,7 @@ public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery, 
         var response = new V1.ScoreHistory { Score = ContractMapper.ToScore(history.Score) };
         foreach (var change in history.Changes)
         {
-            response.Changes.Add(ContractMapper.ToChange(change));
+            response.Changes.Add(request.IncludeEvents ? ContractMapper.ToChange(change, request.CustomerId) : ContractMapper.ToChange(change));
         }
 
         if (history.NextBeforePosition is { } next)

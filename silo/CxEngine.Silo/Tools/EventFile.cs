@@ -30,11 +30,10 @@ public static class EventFile
         "promised_at", "fulfilled_at", "notified_at", "conduct_issues", "promise_id", "made_at", "broken",
     ];
 
-    private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
-
     private static bool IsCsv(string path) => path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase);
 
-    public static async Task ReadAsync(string path, Action<FileEvent> onEvent, Action<MalformedLine> onMalformed, CancellationToken cancellationToken)
+    /// <summary>Reads the file (synchronously: the import sorts the whole file before it sends anything).</summary>
+    public static void Read(string path, Action<FileEvent> onEvent, Action<MalformedLine> onMalformed, CancellationToken cancellationToken)
     {
         if (IsCsv(path))
         {
@@ -42,23 +41,18 @@ public static class EventFile
             return;
         }
 
+        // The same reader as calibrate --events (CxEngine.Calibration.EventLines): the same lines read, the same words for a bad one.
         using var reader = new StreamReader(path);
-        long line = 0;
-        while (await reader.ReadLineAsync(cancellationToken) is { } text)
+        foreach (var line in Calibration.EventLines.Parse(reader))
         {
-            line++;
-            if (string.IsNullOrWhiteSpace(text))
+            cancellationToken.ThrowIfCancellationRequested();
+            if (line.Event is { } evt)
             {
-                continue;
+                onEvent(new FileEvent(line.Number, evt));
             }
-
-            try
+            else
             {
-                onEvent(new FileEvent(line, Parser.Parse<V1.InteractionEvent>(text)));
-            }
-            catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidJsonException or FormatException)
-            {
-                onMalformed(new MalformedLine(line, ex.Message));
+                onMalformed(new MalformedLine(line.Number, line.Problem!));
             }
         }
     }

@@ -10,9 +10,12 @@ using V1 = CxEngine.Contracts.V1;
 namespace CxEngine.Silo.Tools;
 
 /// <summary>
-/// <c>cxengine export scores|actions|events --format csv|jsonl [--customer ID] [--tier T] --out FILE</c>: reads
+/// <c>cxengine export scores|actions|events|history --format csv|jsonl [--customer ID] [--tier T] --out FILE</c>: reads
 /// through the engine's gRPC API (ExportScores; ListActions; GetHistory a page at a time for each customer
-/// ExportScores lists, or for one) and writes CSV (CsvHelper) or JSON lines (proto3 JSON).
+/// ExportScores lists, or for one) and writes CSV (CsvHelper) or JSON lines (proto3 JSON). <c>events</c> are the
+/// customers' events as they arrived, oldest first, as JSON lines of cx.v1 <c>InteractionEvent</c>: exactly what
+/// <c>import</c> and <c>calibrate --events</c> read (the engine's own promise steps are left out: a replay makes them
+/// again); <c>history</c> is the explained changes (x, E, d, ΔS, S) of every logged entry.
 /// </summary>
 public static class ExportCommand
 {
@@ -23,7 +26,7 @@ public static class ExportCommand
         ["action_id", "sequence", "customer_id", "tier", "severity", "status", "change", "revision", "score", "expectation", "baseline",
          "trigger_event_id", "raised_at", "updated_at", "due_by", "acknowledged_by", "resolved_by", "resolution_outcome", "note"];
 
-    private static readonly string[] EventColumns =
+    private static readonly string[] HistoryColumns =
         ["customer_id", "event_id", "kind", "channel", "occurred_at", "applied_at", "experience", "expectation_before", "disconfirmation",
          "event_satisfaction", "score_before", "decay", "delta", "score_after", "expectation_after"];
 
@@ -32,16 +35,22 @@ public static class ExportCommand
     public static async Task<int> RunAsync(string[] args)
     {
         var parsed = ToolArguments.Parse(args);
-        if (parsed.Positionals is not [var what] || what is not ("scores" or "actions" or "events")
-            || parsed.Get("format", "csv") is not ("csv" or "jsonl") || parsed.Get("out") is null)
+        if (parsed.Positionals is not [var what] || what is not ("scores" or "actions" or "events" or "history")
+            || parsed.Get("format", what == "events" ? "jsonl" : "csv") is not ("csv" or "jsonl") || parsed.Get("out") is null)
         {
-            await Console.Error.WriteLineAsync("usage: cxengine export scores|actions|events --format csv|jsonl [--customer ID] [--tier T] --out FILE [--url URL] [--api-key KEY]");
+            await Console.Error.WriteLineAsync("usage: cxengine export scores|actions|events|history --format csv|jsonl [--customer ID] [--tier T] --out FILE [--url URL] [--api-key KEY]");
+            return 2;
+        }
+
+        if (what == "events" && parsed.Get("format", "jsonl") != "jsonl")
+        {
+            await Console.Error.WriteLineAsync("export events writes JSON lines (--format jsonl), the form import and calibrate --events read; the explained changes as CSV: export history --format csv");
             return 2;
         }
 
         try
         {
-            await ExportAsync(what, parsed.Get("format", "csv"), parsed.Get("customer"), parsed.Get("tier"), parsed.Get("out")!,
+            await ExportAsync(what, parsed.Get("format", what == "events" ? "jsonl" : "csv"), parsed.Get("customer"), parsed.Get("tier"), parsed.Get("out")!,
                 EngineConnection.From(parsed), ToolConsole.Create(), CancellationToken.None);
             return 0;
         }
@@ -60,7 +69,7 @@ public static class ExportCommand
         var scores = new V1.Scores.ScoresClient(channel);
         var recovery = new V1.Recovery.RecoveryClient(channel);
         await using var file = File.Create(path);
-        await using var sink = new Sink(file, format, what switch { "scores" => ScoreColumns, "actions" => ActionColumns, _ => EventColumns });
+        await using var sink = new Sink(file, format, what switch { "scores" => ScoreColumns, "actions" => ActionColumns, _ => HistoryColumns });
         long written = 0;
         await console.Progress()
             .AutoClear(false)
@@ -89,6 +98,20 @@ public static class ExportCommand
                         {
                             await sink.WriteAsync(action, () => ActionRow(action), cancellationToken);
                             Count();
+                        }
+
+                        break;
+                    case "events":
+                        await foreach (var score in ScoresAsync(scores, connection, customer, tier, cancellationToken))
+                        {
+                            await foreach (var change in HistoryAsync(scores, connection, score.CustomerId, cancellationToken, events: true))
+                            {
+                                if (!Scoring.PromiseSignal.IsEngineEventId(change.EventId))
+                                {
+                                    await sink.WriteAsync(change.Event, () => [], cancellationToken);
+                                    Count();
+                                }
+                            }
                         }
 
                         break;
@@ -149,10 +172,10 @@ public static class ExportCommand
     /// <summary>A customer's log, oldest first (pages come newest first; one customer's log is held at a time).</summary>
     private static async IAsyncEnumerable<V1.ScoreChange> HistoryAsync(
         V1.Scores.ScoresClient scores, EngineConnection connection, string customer,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken, bool events = false)
     {
         var changes = new List<V1.ScoreChange>();
-        var request = new V1.GetHistoryRequest { CustomerId = customer, PageSize = 1000 };
+        var request = new V1.GetHistoryRequest { CustomerId = customer, PageSize = 1000, IncludeEvents = events };
         do
         {
             var page = await scores.GetHistoryAsync(request, connection.Headers(), cancellationToken: cancellationToken);

@@ -54,7 +54,7 @@ public static class ImportCommand
         var byCustomer = new Dictionary<string, List<FileEvent>>(StringComparer.Ordinal);
         var malformed = new List<MalformedLine>();
         long read = 0;
-        await EventFile.ReadAsync(path, e =>
+        EventFile.Read(path, e =>
         {
             read++;
             if (!byCustomer.TryGetValue(e.Event.CustomerId, out var list))

@@ -1,6 +1,7 @@
 using System.Globalization;
 using CsvHelper;
 using CxEngine.Scoring;
+using CxEngine.Silo.Hosting;
 using CxEngine.Silo.Services;
 using CxEngine.Silo.Tools;
 using CxEngine.Tests.Service;
@@ -164,10 +165,61 @@ public sealed class ImportExportTests(ReplayFixture fixture) : IDisposable
             Assert.Equal(live, fromJson[customer]);
         }
 
-        var eventsPath = Path.Combine(_files.Path, "events.csv");
-        Assert.Equal(2, await ExportCommand.ExportAsync("events", "csv", customers[2], null, eventsPath, Connection, Console(new StringWriter()), CancellationToken.None));
+        var historyPath = Path.Combine(_files.Path, "history.csv");
+        Assert.Equal(2, await ExportCommand.ExportAsync("history", "csv", customers[2], null, historyPath, Connection, Console(new StringWriter()), CancellationToken.None));
         var actionsPath = Path.Combine(_files.Path, "actions.jsonl");
         Assert.Equal(1, await ExportCommand.ExportAsync("actions", "jsonl", customers[2], null, actionsPath, Connection, Console(new StringWriter()), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ExportOfEvents_GivesBackTheEventsAsTheyArrived_WhichImportAndCalibrateRead()
+    {
+        // A history with every kind of signal: surveys, open promises registered and kept, contacts with effort,
+        // resolution and transfers, waits, sentiment and conduct issues, all in one tier of their own.
+        var tier = await NewTierAsync();
+        var prefix = $"x{Guid.NewGuid():N}"[..10];
+        var (events, _) = Calibration.SyntheticHistory.Generate(25, seed: 4, TierPolicy.Standard, openPromises: true, contact: random => new V1.Signals
+        {
+            Effort = random.Next(1, 8),
+            Resolved = true,
+            Transfers = random.Next(0, 3),
+            WaitSeconds = random.Next(10, 600),
+            Sentiment = Math.Round((random.NextDouble() * 2) - 1, 3),
+            ConductIssues = { V1.ConductIssue.Impatience, V1.ConductIssue.NotThanking },
+        });
+        foreach (var evt in events)
+        {
+            evt.CustomerId = $"{prefix}-{evt.CustomerId}";
+            evt.Tier = tier.Name;
+        }
+
+        var original = Path.Combine(_files.Path, "original.jsonl");
+        await File.WriteAllLinesAsync(original, events.Select(e => JsonFormatter.Default.Format(e)));
+        var imported = await ImportAsync(original);
+        Assert.Equal(events.Count, imported.Count(V1.EventStatus.Applied));
+
+        var exported = Path.Combine(_files.Path, "exported.jsonl");
+        var written = await ExportCommand.ExportAsync("events", "jsonl", null, tier.Name, exported, Connection, Console(new StringWriter()), CancellationToken.None);
+
+        // Every event exactly as it arrived, none of the engine's own promise steps, each customer's oldest first.
+        var back = (await File.ReadAllLinesAsync(exported)).Select(V1.InteractionEvent.Parser.ParseJson).ToList();
+        Assert.Equal(events.Count, written);
+        Assert.Equal(events.OrderBy(e => e.EventId, StringComparer.Ordinal), back.OrderBy(e => e.EventId, StringComparer.Ordinal));
+        foreach (var customer in back.GroupBy(e => e.CustomerId))
+        {
+            Assert.Equal(customer.OrderBy(e => e.OccurredAt.ToDateTime()).Select(e => e.EventId), customer.Select(e => e.EventId));
+        }
+
+        // Imported again: all duplicates. Calibrated from: the engine's own tier fitted on its own log.
+        Assert.Equal(events.Count, (await ImportAsync(exported)).Count(V1.EventStatus.Duplicate));
+        var tierFile = Path.Combine(_files.Path, "tier.json");
+        await File.WriteAllTextAsync(tierFile, JsonFormatter.Default.Format(ContractMapper.ToTier(tier)));
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var code = await CalibrateCommand.RunAsync(
+            ["--events", exported, "--from", tierFile, "--budget", "20", "--out", Path.Combine(_files.Path, "fitted.json")], output, error, TimeProvider.System);
+        Assert.True(code == 0, error.ToString() + output);
+        Assert.Contains($"25 customers, {events.Count} events", output.ToString());
+        Assert.DoesNotContain("left out", output.ToString());
     }
 
     public void Dispose()

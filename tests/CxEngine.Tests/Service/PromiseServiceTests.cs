@@ -10,80 +10,60 @@ using V1 = CxEngine.Contracts.V1;
 namespace CxEngine.Tests.Service;
 
 /// <summary>
-/// Open promises through real gRPC: the engine registers a promise, and when its clock passes the overdue moment and
-/// then the deadline with no event it applies the promise as overdue (version 3) and as missed by itself, durably
-/// (also across a restart).
+/// Open promises through real gRPC: the engine registers a promise, and when its clock passes the deadline with
+/// no event it applies the promise as missed by itself, durably (also across a restart). Version 2's rules: the
+/// premium tier with the overdue step off (version 3 through the service: <see cref="OverdueServiceTests"/>).
 /// </summary>
 public sealed class PromiseServiceTests
 {
-    private const string SweepEvery = "--CxEngine:Recovery:OverdueSweepInterval=00:00:10";
+    private const string SweepEvery = PromiseWire.SweepEvery;
+    private const string VersionTwo = "--CxEngine:Tiers:premium:PromiseOverdueStep=false";
 
-    private static V1.InteractionEvent Registration(string customerId, string promiseId, DateTime now, TimeSpan lead) => new()
-    {
-        EventId = $"order-{promiseId}",
-        CustomerId = customerId,
-        OccurredAt = Timestamp.FromDateTime(now),
-        Channel = V1.Channel.Delivery,
-        Kind = V1.EventKind.Delivery,
-        Tier = "premium",
-        Signals = new V1.Signals
-        {
-            Promise = new V1.Promise { PromiseId = promiseId, MadeAt = Timestamp.FromDateTime(now), PromisedAt = Timestamp.FromDateTime(now + lead) },
-        },
-    };
+    private static V1.InteractionEvent Registration(string customerId, string promiseId, DateTime now, TimeSpan lead) =>
+        PromiseWire.Registration(customerId, promiseId, now, lead);
 
-    /// <summary>What the pure model says: the registration, then the promise overdue and missed on the clock.</summary>
-    private static (StoredCustomer State, IReadOnlyList<ModelStep> Steps) Expected(V1.InteractionEvent registration, DateTime clockAfter)
+    /// <summary>What the pure model says: the registration, then the promise missed on the clock.</summary>
+    private static (StoredCustomer State, ModelStep Missed) Expected(V1.InteractionEvent registration, DateTime clockAfter)
     {
-        var premium = TierPolicy.Premium;
-        var promise = registration.Signals.Promise;
-        var evt = new CustomerEvent(registration.EventId, Channel.Delivery, new ScoringEvent(registration.OccurredAt.ToDateTime().Ticks, EventKind.Delivery,
-            new Signals { Promise = new PromiseSignal(promise.PromisedAt.ToDateTime().Ticks, 0, 0) { PromiseId = promise.PromiseId, MadeAtTicks = promise.MadeAt.ToDateTime().Ticks } }), "premium");
-        var registered = CustomerModel.Apply(new StoredCustomer(), registration.CustomerId, evt, premium, clockAfter).State;
-        var due = CustomerModel.ApplyDuePromises(registered, registration.CustomerId, premium, clockAfter.Ticks, clockAfter);
-        Assert.Equal([$"promise-overdue:{promise.PromiseId}", $"promise-missed:{promise.PromiseId}"], due.Steps.Select(s => s.EventId));
-        return (due.State, due.Steps);
+        var missed = PromiseWire.OnTheClock(registration, clockAfter, TierPolicy.Premium with { PromiseOverdueStep = false });
+        return (missed.State, Assert.Single(missed.Steps));
     }
 
     [Fact]
-    public async Task OpenPromise_PastItsDeadlineWithNoEvent_IsAppliedAsOverdueThenMissed_ScoredByTheModel_AndRaisesAnAction()
+    public async Task OpenPromise_PastItsDeadlineWithNoEvent_IsAppliedAsMissed_ScoredByTheModel_AndRaisesAnAction()
     {
         using var data = new TempDirectory("promise");
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var engine = await EngineHost.StartAsync(data.Path, b => b.Services.AddKeyedSingleton<TimeProvider>(EngineClock.Key, clock), SweepEvery);
+        await using var engine = await EngineHost.StartAsync(data.Path, b => b.Services.AddKeyedSingleton<TimeProvider>(EngineClock.Key, clock), SweepEvery, VersionTwo);
         await using var watcher = new Watcher(engine.Recovery, new V1.WatchActionsRequest { AfterSequence = 0 });
         var customer = Ids.Customer("promise");
         var now = clock.GetUtcNow().UtcDateTime;
 
-        // A callback promised two hours ahead: premium tolerance max(10 min, 5 % of 2 h) = 10 min: overdue at 2 h 10 min
-        // (the fixed tolerance), missed at 2 h 40 min.
+        // A callback promised two hours ahead: premium tolerance max(10 min, 5 % of 2 h) = 10 min, deadline 2 h 40 min.
         var registration = Registration(customer, "callback-1", now, TimeSpan.FromHours(2));
         var registered = await engine.Ingest.RecordEventAsync(registration);
         Assert.Equal(V1.EventStatus.Applied, registered.Status);
         Assert.True(registered.Change.Unscored);
         Assert.Equal(75, registered.Score.Score);
 
-        clock.Advance(TimeSpan.FromHours(2) + TimeSpan.FromMinutes(5)); // not yet overdue
+        clock.Advance(TimeSpan.FromHours(2) + TimeSpan.FromMinutes(30)); // not yet due
         await Task.Delay(300);
         Assert.Equal(1, (await engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer })).EventsApplied);
 
-        clock.Advance(TimeSpan.FromMinutes(35) + TimeSpan.FromSeconds(10));
+        clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(10));
         var raised = (await watcher.WaitForAsync(r => r.Any(a => a.CustomerId == customer), "the action the missed promise raised"))
             .Single(a => a.CustomerId == customer);
 
-        var (expected, steps) = Expected(registration, clock.GetUtcNow().UtcDateTime);
-        var missed = steps[1];
+        var (expected, missed) = Expected(registration, clock.GetUtcNow().UtcDateTime);
         var history = await engine.Scores.GetHistoryAsync(new V1.GetHistoryRequest { CustomerId = customer });
-        Assert.Equal(["promise-missed:callback-1", "promise-overdue:callback-1", registration.EventId], history.Changes.Select(c => c.EventId));
-        Assert.Equal(25, history.Changes[1].Experience);
+        Assert.Equal(["promise-missed:callback-1", registration.EventId], history.Changes.Select(c => c.EventId));
         var change = history.Changes[0];
         Assert.Equal(V1.EventKind.Delivery, change.Kind);
         Assert.Equal(0, change.Experience);
         Assert.Equal(new DateTime(missed.Body.Event.OccurredAtTicks, DateTimeKind.Utc), change.OccurredAt.ToDateTime());
         Assert.Equal(expected.Score.Score, history.Score.Score, 9);
         Assert.Equal(expected.Score.Expectation, history.Score.Expectation, 9);
-        // Felt at once: the overdue step raises the action, before the promise is missed.
-        Assert.Equal((V1.ActionChange.Raised, "promise-overdue:callback-1"), (raised.Change, raised.TriggerEventId));
+        Assert.Equal((V1.ActionChange.Raised, "promise-missed:callback-1"), (raised.Change, raised.TriggerEventId));
         Assert.Equal(raised.ActionId, history.Score.OpenAction.ActionId);
 
         // Each promise is scored once: a late report of the callback scores nothing more.
@@ -105,19 +85,19 @@ public sealed class PromiseServiceTests
         var now = clock.GetUtcNow().UtcDateTime;
         var registration = Registration(customer, "parcel-7", now, TimeSpan.FromDays(3));
 
-        await using (var first = await EngineHost.StartAsync(data.Path, b => b.Services.AddKeyedSingleton<TimeProvider>(EngineClock.Key, clock), SweepEvery))
+        await using (var first = await EngineHost.StartAsync(data.Path, b => b.Services.AddKeyedSingleton<TimeProvider>(EngineClock.Key, clock), SweepEvery, VersionTwo))
         {
             Assert.Equal(V1.EventStatus.Applied, (await first.Ingest.RecordEventAsync(registration)).Status);
         }
 
         // Three days of lead: tolerance max(10 min, 5 % of 3 days) = 3.6 h, deadline 3 days + 14.4 h. The engine is down meanwhile.
         clock.Advance(TimeSpan.FromDays(3) + TimeSpan.FromHours(15));
-        await using var second = await EngineHost.StartAsync(data.Path, b => b.Services.AddKeyedSingleton<TimeProvider>(EngineClock.Key, clock), SweepEvery);
+        await using var second = await EngineHost.StartAsync(data.Path, b => b.Services.AddKeyedSingleton<TimeProvider>(EngineClock.Key, clock), SweepEvery, VersionTwo);
         clock.Advance(TimeSpan.FromSeconds(10));
 
         var deadline = DateTime.UtcNow.AddSeconds(20);
         V1.CustomerScore score;
-        while ((score = await second.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer })).EventsApplied < 3)
+        while ((score = await second.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer })).EventsApplied < 2)
         {
             Assert.True(DateTime.UtcNow < deadline, "the missed promise was not applied after the restart");
             clock.Advance(TimeSpan.FromSeconds(10));
@@ -125,7 +105,7 @@ public sealed class PromiseServiceTests
         }
 
         var (expected, _) = Expected(registration, clock.GetUtcNow().UtcDateTime);
-        Assert.Equal(3, score.EventsApplied);
+        Assert.Equal(2, score.EventsApplied);
         Assert.Equal(expected.Score.Score, score.Score, 9);
         Assert.NotNull(score.OpenAction);
         var history = await second.Scores.GetHistoryAsync(new V1.GetHistoryRequest { CustomerId = customer });
@@ -134,7 +114,7 @@ public sealed class PromiseServiceTests
         // Nothing is due any more: further sweeps apply nothing twice.
         clock.Advance(TimeSpan.FromMinutes(5));
         await Task.Delay(300);
-        Assert.Equal(3, (await second.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer })).EventsApplied);
+        Assert.Equal(2, (await second.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer })).EventsApplied);
     }
 
     [Theory]
