@@ -1,3 +1,4 @@
+using Google.Protobuf.WellKnownTypes;
 using CxEngine.Scoring;
 using CxEngine.Silo.Services;
 using CxEngine.Tests.Service;
@@ -160,6 +161,57 @@ public sealed class RescoreTests(ReplayFixture fixture)
 
         var tiers = await Engine.Policies.ListTiersAsync(new V1.ListTiersRequest());
         Assert.Equal(ContractMapper.ToTier(candidate), tiers.Tiers.Single(t => t.Name == tier.Name));
+    }
+
+    [Fact]
+    public async Task DryRunAndApply_DecidePromisesAgain_AsTheLiveModelUnderTheNewPolicyDoes()
+    {
+        // Recorded under version 2's rules with a tight tolerance: the parcel is missed before the first survey.
+        var recorded = await NewTierAsync(baseline: 50);
+        recorded = recorded with { PromiseOverdueStep = false, PromiseToleranceFraction = 0.01 };
+        await Engine.Policies.UpsertTierAsync(ContractMapper.ToTier(recorded));
+        // The candidate: overdue felt at once, a generous lead-time tolerance (missed 8 days late, not 10 hours).
+        var candidate = recorded with { PromiseOverdueStep = true, PromiseToleranceFraction = 0.2 };
+        var live = candidate with { Name = $"l{Guid.NewGuid():N}"[..20] };
+        await Engine.Policies.UpsertTierAsync(ContractMapper.ToTier(live));
+
+        List<V1.InteractionEvent> Parcel(string customer, string tier)
+        {
+            var promised = Wire.T0.AddDays(10);
+            var promise = new V1.Promise { PromiseId = "parcel", MadeAt = Timestamp.FromDateTime(Wire.T0), PromisedAt = Timestamp.FromDateTime(promised) };
+            V1.InteractionEvent Survey(string id, DateTime at, int csat) => new()
+            {
+                EventId = id, CustomerId = customer, Tier = tier, Kind = V1.EventKind.Survey, OccurredAt = Timestamp.FromDateTime(at),
+                Signals = new V1.Signals { Csat = csat },
+            };
+            return
+            [
+                new() { EventId = "order", CustomerId = customer, Tier = tier, Kind = V1.EventKind.Delivery, OccurredAt = Timestamp.FromDateTime(Wire.T0), Signals = new V1.Signals { Promise = promise } },
+                Survey("s1", promised.AddHours(12), 3),
+                Survey("s2", promised.AddDays(30), 4),
+            ];
+        }
+
+        var rescored = Ids.Customer("promise-rescore");
+        var reference = Ids.Customer("promise-live");
+        await SendAsync(Parcel(rescored, recorded.Name));
+        await SendAsync(Parcel(reference, live.Name));
+        var expected = await Engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = reference });
+        var history = await Engine.Scores.GetHistoryAsync(new V1.GetHistoryRequest { CustomerId = reference });
+        Assert.Equal(["s2", "promise-missed:parcel", "s1", "promise-overdue:parcel", "order"], history.Changes.Select(c => c.EventId));
+        var before = await Engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = rescored });
+        Assert.NotEqual(expected.Score, before.Score, 6);
+
+        var request = new V1.RescoreRequest { CustomerIds = { rescored }, Policies = { ContractMapper.ToTier(candidate) } };
+        var dry = await RescoreAsync(request);
+        Assert.Equal(expected.Score, dry.Report.MeanScoreAfter, 9);
+
+        request.Apply = true;
+        var applied = await RescoreAsync(request);
+        Assert.Equal(expected.Score, applied.Report.MeanScoreAfter, 9);
+        var after = await Engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = rescored });
+        Assert.Equal(expected.Score, after.Score, 9);
+        Assert.Equal(expected.Expectation, after.Expectation, 9);
     }
 
     [Fact]
