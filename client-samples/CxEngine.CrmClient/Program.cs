@@ -54,8 +54,10 @@ Console.WriteLine("Why the score moved (newest first):");
 Console.WriteLine($"  {"occurred",-20} {"event",-24} {"kind",-10} {"x",5} {"E",5} {"d",6} {"decay",6} {"ΔS",6} {"S",6}");
 foreach (var c in history.Changes)
 {
-    Console.WriteLine(
-        $"  {c.OccurredAt.ToDateTime():yyyy-MM-dd HH:mm:ss} {Truncate(c.EventId, 24),-24} {c.Kind,-10} {c.Experience,5:F0} {c.ExpectationBefore,5:F1} {c.Disconfirmation,6:F1} {c.Decay,6:F1} {c.Delta,6:F1} {c.ScoreAfter,6:F1}");
+    Console.WriteLine(c.Unscored
+        // Only promises registered: nothing was experienced yet, so no x and no move, not a terrible experience.
+        ? $"  {c.OccurredAt.ToDateTime():yyyy-MM-dd HH:mm:ss} {Truncate(c.EventId, 24),-24} {c.Kind,-10} {"promise registered",-32} {c.ScoreAfter,6:F1}"
+        : $"  {c.OccurredAt.ToDateTime():yyyy-MM-dd HH:mm:ss} {Truncate(c.EventId, 24),-24} {c.Kind,-10} {c.Experience,5:F0} {c.ExpectationBefore,5:F1} {c.Disconfirmation,6:F1} {c.Decay,6:F1} {c.Delta,6:F1} {c.ScoreAfter,6:F1}");
 }
 
 return 0;

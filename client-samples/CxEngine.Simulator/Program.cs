@@ -9,7 +9,7 @@ using Grpc.Net.Client;
 var settings = Args.Parse(args);
 var generator = new InteractionGenerator(settings.Customers, settings.Seed, openPromises: settings.OpenPromises);
 Console.WriteLine($"Simulating {settings.Customers} customers at {(settings.Rate > 0 ? $"{settings.Rate} events/s" : "full speed")} for {settings.Duration} s against {settings.Target}");
-Console.WriteLine("Ctrl+C stops early.");
+Console.WriteLine("Ctrl+C stops early. Actions are printed as they come, at most 5 a second (the counts below have them all).");
 
 using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(settings.Duration));
 Console.CancelKeyPress += (_, e) =>
@@ -181,6 +181,7 @@ internal sealed class Stats
             Console.WriteLine($"  kept       {_kept,8}");
             Console.WriteLine($"  late       {_late,8}   (delivered after promised_at; the hopelessly late ones were missed first)");
             Console.WriteLine($"  missed     {missed,8}   (applied by the engine itself: nothing by promised_at + 4 x tolerance)");
+            Console.WriteLine("  (so far: promises still open are applied as overdue or missed by the engine's clock after this run ends)");
         }
     }
 

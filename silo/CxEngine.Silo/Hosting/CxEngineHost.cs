@@ -136,6 +136,14 @@ public static class CxEngineHost
         {
             app.Logger.LogWarning("STORAGE IS NONE: customers' events are acknowledged and never stored. Use it to measure the engine without storage, never for anything else.");
         }
+        else
+        {
+            // Which database this engine works on, so that a second run on the same data is never a surprise.
+            app.Logger.LogInformation("Storage: {Database} (start from nothing with another --CxEngine:Storage:DataDirectory, or after deleting it)",
+                storage.Provider == StorageProvider.PostgreSql
+                    ? $"PostgreSQL, {new Npgsql.NpgsqlConnectionStringBuilder(storage.EffectiveConnectionString) { Password = null }.ToString()}"
+                    : $"SQLite database {storage.SqliteDatabasePath}");
+        }
 
         if (!security.HasCredentials)
         {

@@ -10,6 +10,20 @@ namespace CxEngine.Silo.Tools;
 public sealed record ImportSummary(long Read, IReadOnlyList<MalformedLine> Malformed, IReadOnlyDictionary<V1.EventStatus, long> ByStatus, TimeSpan Elapsed)
 {
     public long Count(V1.EventStatus status) => ByStatus.GetValueOrDefault(status);
+
+    /// <summary>
+    /// What a script can act on: 4 when events stayed UNAVAILABLE (run again: nothing counts twice); 1 when nothing of
+    /// the file was taken although it held lines (every line malformed or rejected), or, with <paramref name="strict"/>,
+    /// when any line was; 0 otherwise: some lines left out is a normal import of real history, reported line by line.
+    /// </summary>
+    public int ExitCode(bool strict)
+    {
+        var leftOut = Malformed.Count + Count(V1.EventStatus.Rejected);
+        var taken = Count(V1.EventStatus.Applied) + Count(V1.EventStatus.Duplicate);
+        return Count(V1.EventStatus.Unavailable) > 0 ? 4
+            : leftOut > 0 && (strict || taken == 0) ? 1
+            : 0;
+    }
 }
 
 /// <summary>
@@ -28,17 +42,24 @@ public static class ImportCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var parsed = ToolArguments.Parse(args);
+        var parsed = ToolArguments.Parse(args, "strict");
         if (parsed.Positionals.Count != 1)
         {
-            await Console.Error.WriteLineAsync("usage: cxengine import FILE(.jsonl|.csv) [--url http://localhost:50051] [--api-key KEY] [--streams 4]");
+            await Console.Error.WriteLineAsync("usage: cxengine import FILE(.jsonl|.csv) [--url http://localhost:50051] [--api-key KEY] [--streams 4] [--strict]");
             return 2;
+        }
+
+        var path = parsed.Positionals[0];
+        if (!File.Exists(path))
+        {
+            await Console.Error.WriteLineAsync($"import failed: {path}: no such file (give a .jsonl or .csv file of events; `cx export events` writes one)");
+            return 1;
         }
 
         try
         {
-            var summary = await ImportAsync(parsed.Positionals[0], EngineConnection.From(parsed), parsed.GetInt("streams", 4, 1, 64), ToolConsole.Create(), Console.Error, CancellationToken.None);
-            return summary.Count(V1.EventStatus.Unavailable) > 0 ? 4 : summary.Malformed.Count > 0 || summary.Count(V1.EventStatus.Rejected) > 0 ? 1 : 0;
+            var summary = await ImportAsync(path, EngineConnection.From(parsed), parsed.GetInt("streams", 4, 1, 64), ToolConsole.Create(), Console.Error, CancellationToken.None);
+            return summary.ExitCode(parsed.Has("strict"));
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or RpcException)
         {

@@ -9,6 +9,12 @@ public static class TierPolicyFile
     /// <summary>Reads it, or throws <see cref="ArgumentException"/> naming <paramref name="option"/> and the file.</summary>
     public static async Task<V1.TierPolicy> ReadAsync(string path, string option)
     {
+        if (!File.Exists(path))
+        {
+            throw new ArgumentException(
+                $"{option}: {path}: no such file (a tier as the engine holds it: one of `curl -s localhost:8080/v1/tiers | jq '.tiers[] | select(.name==\"standard\")'`)");
+        }
+
         try
         {
             return JsonParser.Default.Parse<V1.TierPolicy>(await File.ReadAllTextAsync(path));

@@ -46,6 +46,9 @@ public sealed class ToolArguments
 
     public string? Get(string name) => _options.GetValueOrDefault(name);
 
+    /// <summary>A flag given (<c>--strict</c>, or <c>--strict=true</c>).</summary>
+    public bool Has(string name) => _options.TryGetValue(name, out var value) && value is not ("false" or "0");
+
     public string Get(string name, string fallback) => _options.GetValueOrDefault(name) ?? fallback;
 
     public int GetInt(string name, int fallback, int min, int max)
