@@ -16,9 +16,18 @@ root=$PWD
 source scripts/lib/dotnet.sh
 require_dotnet
 
-for tool in curl jq; do
-  command -v "$tool" >/dev/null || { echo "error: the README's walkthroughs use $tool; install it (Debian: apt-get install -y $tool)" >&2; exit 1; }
-done
+# The walkthroughs use curl and jq, as the README does: installed from the OS packages when missing (as root).
+missing=()
+for tool in curl jq; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if ((${#missing[@]} > 0)); then
+  if [ "$(id -u)" != 0 ]; then
+    echo "error: the README's walkthroughs use ${missing[*]}; install them (Debian: apt-get install -y ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "installing ${missing[*]} from the OS packages for the README's walkthroughs..." >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+fi
 for port in 8080 50051 8088; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "error: port $port is in use; the README's walkthroughs need it (stop the engine or receiver running there)" >&2
@@ -54,9 +63,10 @@ run_block() { # name heading directory
   [[ -s "$script" ]] || { echo "error: README.md has no bash block after '$heading'" >&2; exit 1; }
   echo "walkthrough '$name': running $(wc -l <"$script") lines from README.md ($heading)"
   # In one process group with everything it starts: the cleanup stops it all, whatever the block left running.
-  (cd "$dir" && setsid bash -c "source '$script'" >"$log" 2>&1) &
+  (cd "$dir" && exec setsid bash -c "echo \$\$ >'$work/$name.pgid'; source '$script'" >"$log" 2>&1) &
   local pid=$!
-  groups+=("$pid")
+  until [[ -s "$work/$name.pgid" ]] || ! kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  [[ -s "$work/$name.pgid" ]] && groups+=("$(cat "$work/$name.pgid")")
   if ! wait "$pid"; then
     echo "walkthrough '$name' failed: a command of the block exited non-zero; its output:" >&2
     tail -40 "$log" >&2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test. Needs nothing but the .NET SDK; whatever else the tests
-# need, this script brings up and tears down itself. Ends with a line "tests: N passed, N failed, N skipped".
+# need, this script brings up and tears down itself; it also runs the README's walkthroughs as written
+# (scripts/readme-walkthroughs.sh). Ends with a line "tests: N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/dotnet.sh
@@ -22,6 +23,10 @@ fi
 source "$pgdir/env"
 
 status=0
+# The README's walkthroughs, run from the README as written against fresh engines (about 2-3 minutes).
+walkthroughs=0
+bash scripts/readme-walkthroughs.sh || walkthroughs=$?
+
 dotnet test CxEngine.sln -c Release --no-build -nologo \
   --logger "trx;LogFilePrefix=results" --logger "console;verbosity=normal" \
   --results-directory "$results" --blame-hang-timeout 10m || status=$?
@@ -37,6 +42,10 @@ for trx in "$results"/*.trx; do
   total=$((total + ${t:-0})); passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done
 skipped=$((total - passed - failed))
+if [ "$walkthroughs" -ne 0 ]; then
+  echo "error: the README's walkthroughs failed (scripts/readme-walkthroughs.sh, output above)" >&2
+  status=1
+fi
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
 
 if [ "$total" -eq 0 ]; then
