@@ -154,6 +154,7 @@ public static class CxEngineHost
         app.Use(RestApi.NewlineDelimitedStreams);
         app.UseAuthentication();
         app.UseAuthorization();
+        app.Use(RestBodies.Check(limits.MaxMessageBytes, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CxEngine.Rest")));
         app.MapGrpcService<IngestService>();
         app.MapGrpcService<ScoresService>();
         app.MapGrpcService<PoliciesService>();
