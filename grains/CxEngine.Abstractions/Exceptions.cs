@@ -81,7 +81,7 @@ public sealed class ActionTransitionException : Exception
     }
 }
 
-/// <summary>A tier policy the model cannot run; the message is "field: problem". Maps to INVALID_ARGUMENT.</summary>
+/// <summary>A tier policy the model cannot run, naming the setting (<see cref="Error"/>). Maps to INVALID_ARGUMENT.</summary>
 [GenerateSerializer, Alias("cx.InvalidPolicyException")]
 public sealed class InvalidPolicyException : Exception
 {
@@ -89,13 +89,24 @@ public sealed class InvalidPolicyException : Exception
     {
     }
 
+    public InvalidPolicyException(FieldError error)
+        : base(error.ToString())
+    {
+        Error = error;
+    }
+
     public InvalidPolicyException(string message)
         : base(message)
     {
+        Error = new FieldError("", message);
     }
 
     public InvalidPolicyException(string message, Exception innerException)
         : base(message, innerException)
     {
+        Error = new FieldError("", message);
     }
+
+    [Id(0)]
+    public FieldError Error { get; private set; }
 }

@@ -26,7 +26,12 @@ public sealed record EventOutcome(
     [property: Id(2)] CustomerSnapshot? Score,
     [property: Id(3)] ScoreChangeRecord? Change = null,
     [property: Id(4)] RecoveryActionRecord? Action = null,
-    [property: Id(5)] string? Error = null);
+    [property: Id(5)] string? Error = null,
+    [property: Id(6)] FieldError? Rejection = null)
+{
+    /// <summary>What the client reads as the result's error: the field and problem of a rejection, or why it is unavailable.</summary>
+    public string? Reason => Rejection?.ToString() ?? Error;
+}
 
 /// <summary>
 /// A batch's outcomes, one per event in order. A sealed immutable type, so Orleans passes it back from the grain

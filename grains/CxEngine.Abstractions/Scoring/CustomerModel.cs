@@ -239,8 +239,8 @@ public sealed record ModelStep(long Position, string EventId, LoggedEvent Body, 
 /// <summary>The customer after an event, and the log entries it produced; or why the event was refused (state unchanged).</summary>
 public sealed record ModelResult(StoredCustomer State, IReadOnlyList<ModelStep> Steps)
 {
-    public (string Field, string Problem)? Rejection { get; private init; }
+    public FieldError? Rejection { get; private init; }
 
     public static ModelResult Rejected(StoredCustomer unchanged, string field, string problem) =>
-        new(unchanged, []) { Rejection = (field, problem) };
+        new(unchanged, []) { Rejection = new FieldError(field, problem) };
 }

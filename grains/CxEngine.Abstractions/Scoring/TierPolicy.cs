@@ -149,11 +149,11 @@ public sealed partial record TierPolicy
     /// <summary>
     /// Checks that the policy is one the model can run: names the first setting that is wrong, or returns null.
     /// </summary>
-    public (string Field, string Problem)? Validate()
+    public FieldError? Validate()
     {
         if (!IsValidName(Name))
         {
-            return ("name", $"must be 1 to {MaxNameLength} characters of a-z, 0-9, '_' or '-', got '{Name}'");
+            return new FieldError("name", $"must be 1 to {MaxNameLength} characters of a-z, 0-9, '_' or '-', got '{Name}'");
         }
 
         return Check("initial_expectation", InitialExpectation, 0, 100)
@@ -197,26 +197,26 @@ public sealed partial record TierPolicy
             ?? Check("promise_overdue_performance", PromiseOverduePerformance, 0, 100);
     }
 
-    private static (string Field, string Problem)? Fail(string field, string problem) => (field, problem);
+    private static FieldError? Fail(string field, string problem) => new FieldError(field, problem);
 
     public static bool IsValidName(string? name) =>
         !string.IsNullOrEmpty(name) && name.Length <= MaxNameLength && NamePattern().IsMatch(name);
 
-    private static (string, string)? Check(string field, double value, double min, double max, string? minName = null) =>
+    private static FieldError? Check(string field, double value, double min, double max, string? minName = null) =>
         double.IsFinite(value) && value >= min && value <= max
             ? null
-            : (field, $"must be a finite number between {minName ?? min.ToString(System.Globalization.CultureInfo.InvariantCulture)} and {max.ToString(System.Globalization.CultureInfo.InvariantCulture)}, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            : new FieldError(field, $"must be a finite number between {minName ?? min.ToString(System.Globalization.CultureInfo.InvariantCulture)} and {max.ToString(System.Globalization.CultureInfo.InvariantCulture)}, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
 
-    private static (string, string)? CheckPositive(string field, double value) =>
-        double.IsFinite(value) && value > 0 ? null : (field, $"must be a finite number above 0, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+    private static FieldError? CheckPositive(string field, double value) =>
+        double.IsFinite(value) && value > 0 ? null : new FieldError(field, $"must be a finite number above 0, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
 
-    private static (string, string)? CheckHalfLife(string field, double value) =>
+    private static FieldError? CheckHalfLife(string field, double value) =>
         double.IsFinite(value) && value >= 0 && value <= 36500
             ? null
-            : (field, $"must be a finite number of days between 0 (no fading) and 36500, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            : new FieldError(field, $"must be a finite number of days between 0 (no fading) and 36500, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
 
-    private static (string, string)? CheckUnitRate(string field, double value) =>
-        double.IsFinite(value) && value > 0 && value <= 1 ? null : (field, $"must be above 0 and at most 1, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+    private static FieldError? CheckUnitRate(string field, double value) =>
+        double.IsFinite(value) && value > 0 && value <= 1 ? null : new FieldError(field, $"must be above 0 and at most 1, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
 
     [GeneratedRegex("^[a-z0-9_-]+$")]
     private static partial Regex NamePattern();

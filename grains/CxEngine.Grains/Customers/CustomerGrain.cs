@@ -264,15 +264,14 @@ public sealed partial class CustomerGrain(
             {
                 // Validated at the edge; a tier can only be unknown here if the catalog changed in between.
                 outcomes[i] = new EventOutcome(evt.EventId, EventStatus.Rejected, _state.Exists ? Snapshot(catalog) : null,
-                    Error: $"tier: unknown tier '{tierName}'; known tiers: {catalog.KnownNames}");
+                    Rejection: new FieldError("tier", $"unknown tier '{tierName}'; known tiers: {catalog.KnownNames}"));
                 continue;
             }
 
             var result = CustomerModel.Apply(_state, CustomerId, evt, policy, now);
             if (result.Rejection is { } rejection)
             {
-                outcomes[i] = new EventOutcome(evt.EventId, EventStatus.Rejected, _state.Exists ? Snapshot(catalog) : null,
-                    Error: $"{rejection.Field}: {rejection.Problem}");
+                outcomes[i] = new EventOutcome(evt.EventId, EventStatus.Rejected, _state.Exists ? Snapshot(catalog) : null, Rejection: rejection);
                 continue;
             }
 

@@ -55,7 +55,7 @@ public sealed partial class TierCatalogGrain(
     {
         if (policy.Validate() is { } problem)
         {
-            throw new InvalidPolicyException($"{problem.Field}: {problem.Problem}");
+            throw new InvalidPolicyException(problem);
         }
 
         var previous = state.State.Tiers.ToList();

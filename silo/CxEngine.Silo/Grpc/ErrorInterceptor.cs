@@ -64,7 +64,7 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
             case UnknownTierException t:
                 return BadRequest(new FieldError("tier", t.Message));
             case InvalidPolicyException p:
-                return BadRequest(FieldError.Parse(p.Message));
+                return BadRequest(p.Error);
             case NotFoundException or ActionNotFoundException:
                 return new RpcException(new global::Grpc.Core.Status(StatusCode.NotFound, ex.Message));
             case ResourceExhaustedException r:

@@ -114,7 +114,7 @@ public static class CalibrateCommand
         if (result.Fitted.Validate() is { } problem)
         {
             // The search space keeps every setting valid; this guards the promise that the file is accepted.
-            throw new ArgumentException($"the fitted tier fails the engine's validation: {problem.Field}: {problem.Problem}");
+            throw new ArgumentException($"the fitted tier fails the engine's validation: {problem}");
         }
 
         await output.WriteAsync(CalibrationReport.Format(result));
@@ -142,7 +142,7 @@ public static class CalibrateCommand
 
             var wire = await TierPolicyFile.ReadAsync(fromPath, "--from");
             var policy = ContractMapper.FromTier(wire);
-            return policy.Validate() is { } problem ? throw new ArgumentException($"--from: {fromPath}: {problem.Field}: {problem.Problem}") : policy;
+            return policy.Validate() is { } problem ? throw new ArgumentException($"--from: {fromPath}: {problem}") : policy;
         }
 
         var tierName = options.GetValueOrDefault("tier", "standard");

@@ -329,7 +329,7 @@ public sealed partial class CustomerDispatcher(
     {
         try
         {
-            metrics.Event(outcome.Status);
+            metrics.Event(outcome.Status, outcome.Rejection?.Field);
             metrics.Acknowledged(Stopwatch.GetElapsedTime(p.SubmittedAt, now));
         }
         catch (Exception ex)

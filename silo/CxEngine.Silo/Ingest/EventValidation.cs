@@ -7,21 +7,6 @@ using V1 = CxEngine.Contracts.V1;
 
 namespace CxEngine.Silo.Ingest;
 
-/// <summary>A request field that is wrong, named by its proto path, and why.</summary>
-public readonly record struct FieldError(string Field, string Problem)
-{
-    public override string ToString() => $"{Field}: {Problem}";
-
-    /// <summary>Reads back the "field: problem" form the domain speaks (the field is one word, no spaces).</summary>
-    public static FieldError Parse(string message)
-    {
-        var colon = message.IndexOf(": ", StringComparison.Ordinal);
-        return colon > 0 && !message.AsSpan(0, colon).Contains(' ')
-            ? new FieldError(message[..colon], message[(colon + 2)..])
-            : new FieldError("", message);
-    }
-}
-
 /// <summary>
 /// SCORING.md step 1 at the edge: checks an <see cref="V1.InteractionEvent"/> and maps it to the
 /// domain event, or names the first field that is wrong. Nothing reaches a grain unchecked.

@@ -95,7 +95,7 @@ public sealed partial class RescoreRunner(
             var policy = ContractMapper.FromTier(request.Policies[i]);
             if (policy.Validate() is { } problem)
             {
-                throw new RequestValidationException(new FieldError($"policies[{i}].{problem.Field}", problem.Problem));
+                throw new RequestValidationException(problem with { Field = $"policies[{i}].{problem.Field}" });
             }
 
             if (policies.Any(p => p.Name == policy.Name))

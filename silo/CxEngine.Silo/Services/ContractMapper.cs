@@ -16,7 +16,7 @@ public static class ContractMapper
             EventId = outcome.EventId,
             CustomerId = customerId,
             Status = (V1.EventStatus)outcome.Status,
-            Error = outcome.Error ?? "",
+            Error = outcome.Reason ?? "",
         };
         if (outcome.Score is { } score)
         {

@@ -38,7 +38,7 @@ public sealed partial class IngestService(
         var outcome = await sink.Outcome.WaitAsync(context.CancellationToken);
         return outcome.Status switch
         {
-            EventStatus.Rejected => throw new RequestValidationException(FieldError.Parse(outcome.Error ?? "invalid event")),
+            EventStatus.Rejected => throw new RequestValidationException(outcome.Rejection ?? new FieldError("", outcome.Error ?? "invalid event")),
             EventStatus.Unavailable => throw new StorageUnavailableException(outcome.Error ?? "storage is unavailable"),
             _ => ContractMapper.ToResult(outcome, request.CustomerId),
         };

@@ -28,7 +28,7 @@ public sealed class PoliciesService(IGrainFactory grains, TierCatalogCache cache
         var policy = ContractMapper.FromTier(request);
         if (policy.Validate() is { } problem)
         {
-            throw new RequestValidationException(new FieldError(problem.Field, problem.Problem));
+            throw new RequestValidationException(problem);
         }
 
         var catalog = await Catalog.UpsertAsync(policy).WaitAsync(context.CancellationToken);

@@ -140,7 +140,7 @@ public sealed class OverdueTests
         var harsh = Standard with { PromiseOverduePerformance = 0 };
         Run(harsh, out var steps, Register("p"), Survey("s", Promised.AddHours(12), 2));
         Assert.Equal(0, steps[1].Body.Explanation.Experience);
-        Assert.Equal(("promise_overdue_performance", "must be a finite number between 0 and 100, got 101"), (Standard with { PromiseOverduePerformance = 101 }).Validate());
+        Assert.Equal(new FieldError("promise_overdue_performance", "must be a finite number between 0 and 100, got 101"), (Standard with { PromiseOverduePerformance = 101 }).Validate());
     }
 
     [Theory]

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using CxEngine.Tests.Service;
+using Google.Protobuf.WellKnownTypes;
 using V1 = CxEngine.Contracts.V1;
 
 namespace CxEngine.Tests.Security;
@@ -26,11 +27,22 @@ public sealed partial class MetricsTests
         Assert.Equal(300, outcome.Results.Count);
         await engine.Ingest.RecordEventAsync(Wire.Awful(Ids.Customer("m"), "premium"));
 
+        // A rejection by the model itself (not the edge's validation): kept before the registered promise was made.
+        var promised = Ids.Customer("m");
+        var register = Wire.Event(promised, 60, at: Wire.T0);
+        register.Signals = new V1.Signals { Promise = new V1.Promise { PromiseId = "p", MadeAt = Timestamp.FromDateTime(Wire.T0), PromisedAt = Timestamp.FromDateTime(Wire.T0.AddDays(1)) } };
+        await engine.Ingest.RecordEventAsync(register);
+        var early = Wire.Event(promised, 60, at: Wire.T0.AddHours(2));
+        early.Signals = new V1.Signals { Promise = new V1.Promise { PromiseId = "p", PromisedAt = Timestamp.FromDateTime(Wire.T0.AddDays(1)), FulfilledAt = Timestamp.FromDateTime(Wire.T0.AddHours(-1)) } };
+        var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => engine.Ingest.RecordEventAsync(early).ResponseAsync);
+        Assert.StartsWith("signals.promise.fulfilled_at: must not be before the promise's made_at", refused.Status.Detail, StringComparison.Ordinal);
+
         var beforeApplied = Counter(before, "cx_events_total", "status=\"applied\"");
         bool Moved(string scrape) =>
             Counter(scrape, "cx_events_total", "status=\"applied\"") >= beforeApplied + 150
             && Counter(scrape, "cx_events_total", "status=\"rejected\"") >= 150
             && scrape.Contains("field=\"signals.sentiment\"", StringComparison.Ordinal)
+            && scrape.Contains("field=\"signals.promise.fulfilled_at\"", StringComparison.Ordinal)
             && Regex.IsMatch(scrape, "cx_actions_total\\{[^}]*severity=\"high\"");
 
         // Metrics are collected on the exporter's schedule: look again until they have moved (or 15 s pass).
@@ -44,6 +56,7 @@ public sealed partial class MetricsTests
         Assert.True(Counter(after, "cx_events_total", "status=\"applied\"") >= beforeApplied + 150, after);
         Assert.True(Counter(after, "cx_events_total", "status=\"rejected\"") >= 150, after);
         Assert.Contains("field=\"signals.sentiment\"", after, StringComparison.Ordinal);
+        Assert.Contains("field=\"signals.promise.fulfilled_at\"", after, StringComparison.Ordinal); // typed to the edge, not parsed back
         Assert.Contains("cx_ack_duration", after, StringComparison.Ordinal);
         Assert.Contains("cx_apply_duration", after, StringComparison.Ordinal);
         Assert.Contains("cx_watchers", after, StringComparison.Ordinal);
