@@ -45,34 +45,8 @@ public sealed partial class CustomerGrain : ICustomerRescoring
         var now = Now;
         var fold = await CustomerRescorer.ReplayAsync(store, CustomerId, _state.Position, _state.Tier!, after, now);
         var result = CustomerRescorer.Summarize(CustomerId, _state, fold, before, after);
-        var policy = after.FindOrDefault(_state.Tier);
-
-        // The promises as the new policies decide them: one the old tolerances had missed may be open again (and
-        // watched by the promise timer from this commit on), one they left open may be scored now.
-        _state.Score = fold.Score;
-        _state.OpenPromises = fold.OpenPromises;
-        _state.ClosedPromises = fold.ClosedPromises;
-        if (result.ActionChange == RecoveryDecisionKind.Raise)
-        {
-            // The end state's fall is a new action, never a reopening of one the old policy closed.
-            _state.LastRecovered = null;
-            _state.LastRecoveredAtTicks = 0;
-        }
-
-        // The one change the live action gets, by the same rules as a live step, noted with the re-score.
-        var change = RecoveryRules.AfterStep(_state, CustomerId, "", _state.Score.LastEventAtTicks,
-            new RecoveryDecision(result.ActionChange, result.ActionSeverity), policy, now) is { } changed ? changed with { Note = reason } : null;
-        if (change is not null && _state.OpenAction?.ActionId == change.ActionId)
-        {
-            _state.OpenAction = change;
-        }
-
-        if (fold.OpenSeverity == Severity.None)
-        {
-            // Re-scored, the customer never stayed below: a person's resolved episode is over too.
-            _state.ResolvedEpisode = Severity.None;
-        }
-
+        var (next, change) = CustomerLifecycle.Rescored(_state, CustomerId, fold, after.FindOrDefault(_state.Tier), reason, now);
+        _state = next;
         if (change is null)
         {
             await CommitLifecycleAsync([], "the customer was not re-scored");

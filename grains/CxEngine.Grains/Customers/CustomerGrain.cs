@@ -131,43 +131,29 @@ public sealed partial class CustomerGrain(
         ThrowIfStale();
         var catalog = await tiers.GetAsync(tier);
         var policy = catalog.Find(tier) ?? throw new UnknownTierException(tier, catalog.KnownNames);
-        if (_state.Tier == tier)
+        if (CustomerLifecycle.SetTier(_state, policy) is { } next)
         {
-            return Snapshot(policy);
+            _state = next;
+            await CommitLifecycleAsync([], "the tier was not changed");
         }
 
-        if (!_state.Exists)
-        {
-            _state.Score = ScoreState.Initial(policy);
-        }
-
-        _state.Tier = tier;
-        await CommitLifecycleAsync([], "the tier was not changed");
         return Snapshot(policy);
     }
 
     public async Task<RecoveryActionRecord> AcknowledgeActionAsync(string actionId, string by, string via, string? note)
     {
         ThrowIfStale();
-        var open = FindOpenAction(actionId, "acknowledged");
-        if (open.Status == ActionStatus.Acknowledged)
-        {
-            throw new ActionTransitionException($"action {actionId} is already acknowledged by {open.AcknowledgedBy}");
-        }
-
-        var acknowledged = _state.OpenAction = RecoveryRules.Acknowledged(open, by, via, note, Now);
-        return await CommitActionChangeAsync(acknowledged, "the action was not acknowledged");
+        var (next, acknowledged) = Lifecycle(() => CustomerLifecycle.Acknowledge(_state, actionId, by, via, note, Now));
+        _state = next;
+        return await CommitActionChangeAsync(acknowledged!, "the action was not acknowledged");
     }
 
     public async Task<RecoveryActionRecord> ResolveActionAsync(string actionId, string by, string via, string? note, string? outcome)
     {
         ThrowIfStale();
-        var open = FindOpenAction(actionId, "resolved");
-        var resolved = RecoveryRules.Resolved(open, by, via, note, outcome, Now);
-        _state.OpenAction = null;
-        // The episode stays handled until the customer recovers; only a worse fall raises a new action.
-        _state.ResolvedEpisode = resolved.Severity;
-        return await CommitActionChangeAsync(resolved, "the action was not resolved");
+        var (next, resolved) = Lifecycle(() => CustomerLifecycle.Resolve(_state, actionId, by, via, note, outcome, Now));
+        _state = next;
+        return await CommitActionChangeAsync(resolved!, "the action was not resolved");
     }
 
     public async Task MarkOverdueAsync(string actionId)
@@ -175,13 +161,13 @@ public sealed partial class CustomerGrain(
         ThrowIfStale();
         var catalog = await tiers.GetAsync();
         var policy = catalog.FindOrDefault(_state.OpenAction?.Tier ?? _state.Tier);
-        if (RecoveryRules.Overdue(_state.OpenAction, actionId, policy, Now) is not { } overdue)
+        if (CustomerLifecycle.MarkOverdue(_state, actionId, policy, Now) is not { Change: { } overdue } result)
         {
             return; // acknowledged, closed, or already given a new deadline: nothing is overdue
         }
 
         LogActionOverdue(logger, actionId, _state.OpenAction!.Severity, overdue.Severity);
-        _state.OpenAction = overdue;
+        _state = result.State;
         await CommitActionChangeAsync(overdue, "the overdue action was not escalated");
     }
 
@@ -400,24 +386,18 @@ public sealed partial class CustomerGrain(
         return stored;
     }
 
-    private RecoveryActionRecord FindOpenAction(string actionId, string verb)
+    /// <summary>A lifecycle change of the model; a customer that never existed leaves memory when it is refused as unknown.</summary>
+    private LifecycleResult Lifecycle(Func<LifecycleResult> change)
     {
-        if (_state.OpenAction is { } open && open.ActionId == actionId)
+        try
         {
-            return open;
+            return change();
         }
-
-        if (RecoveryActionRecord.TryParseId(actionId, out _, out var number) && number <= _state.ActionsRaised)
-        {
-            throw new ActionTransitionException($"action {actionId} is closed and cannot be {verb}");
-        }
-
-        if (!_state.Exists)
+        catch (ActionNotFoundException) when (!_state.Exists)
         {
             DeactivateOnIdle();
+            throw;
         }
-
-        throw new ActionNotFoundException($"no recovery action '{actionId}'");
     }
 
     /// <summary>The (at most three) costliest of the latest changes: the batch's and, before them, the log's tail.</summary>
