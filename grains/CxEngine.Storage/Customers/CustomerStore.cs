@@ -49,9 +49,16 @@ public sealed record CommitResult(long Version, RecoveryActionRecord[] Actions)
 /// <summary>A customer as storage holds it: the snapshot, its row version, and the log entries after the snapshot.</summary>
 public sealed record LoadedCustomer(StoredCustomer? Snapshot, long Version, IReadOnlyList<EventLogEntry> After);
 
-/// <summary>A customer's row as exports read it: its standing after its latest commit, and its open action.</summary>
+/// <summary>
+/// A customer's row as the read side uses it without activating the customer (export, at-risk, re-score's choice):
+/// its standing after its latest commit, and its open action. The one read model of the row.
+/// </summary>
 public sealed record CustomerStanding(
-    string CustomerId, string Tier, double Score, double Expectation, long EventsApplied, DateTime? LastEventAt, RecoveryActionRecord? OpenAction);
+    string CustomerId, string Tier, double Score, double Expectation, long EventsApplied, DateTime? LastEventAt, RecoveryActionRecord? OpenAction)
+{
+    /// <summary>The standing as a score, under <paramref name="baseline"/> (today's, of its tier).</summary>
+    public CustomerSnapshot ToSnapshot(double baseline) => new(CustomerId, Tier, Score, Expectation, baseline, EventsApplied, LastEventAt, OpenAction);
+}
 
 /// <summary>Some of a batch's event ids are already in the customer's log (older than what the grain remembers).</summary>
 public sealed class DuplicateEventsException(IReadOnlyList<string> eventIds)
@@ -346,7 +353,7 @@ public sealed partial class CustomerStore(
         {
             await using var command = connection.CreateCommand();
             command.CommandText = $"""
-                SELECT c.customer_id, c.tier, c.score, c.expectation, c.events_applied, c.last_event_ticks, a.payload
+                SELECT {StandingColumns}
                 FROM cx_customers c LEFT JOIN cx_actions a ON a.action_id = c.open_action_id
                 WHERE c.customer_id > @after {(tier is null ? "" : "AND c.tier = @tier")}
                 ORDER BY c.customer_id LIMIT @limit
@@ -358,18 +365,7 @@ public sealed partial class CustomerStore(
             }
 
             command.AddParameter("limit", (long)limit, DbType.Int64);
-            var page = new List<CustomerStanding>(limit);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                var lastTicks = reader.GetInt64(5);
-                page.Add(new CustomerStanding(
-                    reader.GetString(0), reader.GetString(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt64(4),
-                    lastTicks == 0 ? null : new DateTime(lastTicks, DateTimeKind.Utc),
-                    reader.IsDBNull(6) ? null : serializer.Deserialize<RecoveryActionRecord>((byte[])reader.GetValue(6))));
-            }
-
-            return page;
+            return await ReadStandingsAsync(command, ct);
         }, cancellationToken);
 
     /// <summary>The standing rows of the given customers (those that exist), for choosing whom a re-score replays.</summary>
@@ -378,8 +374,8 @@ public sealed partial class CustomerStore(
         {
             var found = new List<CustomerStanding>(customerIds.Count);
             await using var command = connection.CreateCommand();
-            command.CommandText = """
-                SELECT c.customer_id, c.tier, c.score, c.expectation, c.events_applied, c.last_event_ticks, a.payload
+            command.CommandText = $"""
+                SELECT {StandingColumns}
                 FROM cx_customers c LEFT JOIN cx_actions a ON a.action_id = c.open_action_id
                 WHERE c.customer_id = @c
                 """;
@@ -387,19 +383,71 @@ public sealed partial class CustomerStore(
             foreach (var id in customerIds)
             {
                 command.Parameters["@c"].Value = id;
-                await using var reader = await command.ExecuteReaderAsync(ct);
-                if (await reader.ReadAsync(ct))
-                {
-                    var lastTicks = reader.GetInt64(5);
-                    found.Add(new CustomerStanding(
-                        reader.GetString(0), reader.GetString(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt64(4),
-                        lastTicks == 0 ? null : new DateTime(lastTicks, DateTimeKind.Utc),
-                        reader.IsDBNull(6) ? null : serializer.Deserialize<RecoveryActionRecord>((byte[])reader.GetValue(6))));
-                }
+                found.AddRange(await ReadStandingsAsync(command, ct));
             }
 
             return found;
         }, cancellationToken);
+
+    /// <summary>
+    /// Customers below their tier's baseline, furthest below first, keyset-paged on (gap, customer id), in one query:
+    /// each tier's customers under its baseline come from the (tier, score) index, and the open action comes along in
+    /// the same query. The baselines are today's, so the list follows a tier change at once.
+    /// </summary>
+    public Task<IReadOnlyList<CustomerStanding>> ListAtRiskAsync(
+        IReadOnlyList<(string Tier, double Baseline)> tiers, (double Gap, string CustomerId)? after, int limit, CancellationToken cancellationToken = default)
+    {
+        if (tiers.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<CustomerStanding>>([]);
+        }
+
+        var sql = new System.Text.StringBuilder("SELECT ").Append(StandingColumns).Append(" FROM (");
+        var parameters = new List<(string, object)>();
+        for (var i = 0; i < tiers.Count; i++)
+        {
+            sql.Append(i == 0 ? "" : " UNION ALL ")
+                .Append(CultureInfo.InvariantCulture, $"SELECT customer_id, tier, score, expectation, @b{i} - score AS gap, events_applied, last_event_ticks, open_action_id")
+                .Append(CultureInfo.InvariantCulture, $" FROM cx_customers WHERE tier = @t{i} AND score < @b{i}");
+            parameters.Add(($"t{i}", tiers[i].Tier));
+            parameters.Add(($"b{i}", tiers[i].Baseline));
+        }
+
+        sql.Append(") c LEFT JOIN cx_actions a ON a.action_id = c.open_action_id");
+        if (after is { } at)
+        {
+            sql.Append(" WHERE (c.gap < @gap OR (c.gap = @gap AND c.customer_id > @customer_id))");
+            parameters.Add(("gap", at.Gap));
+            parameters.Add(("customer_id", at.CustomerId));
+        }
+
+        sql.Append(" ORDER BY c.gap DESC, c.customer_id LIMIT @limit");
+        parameters.Add(("limit", limit));
+        return database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.Command(null, sql.ToString(), [.. parameters]);
+            return await ReadStandingsAsync(command, ct);
+        }, cancellationToken);
+    }
+
+    // The standing's columns, in the order ReadStandingsAsync reads them: c is the customers' row, a its open action.
+    private const string StandingColumns = "c.customer_id, c.tier, c.score, c.expectation, c.events_applied, c.last_event_ticks, a.payload";
+
+    private async Task<IReadOnlyList<CustomerStanding>> ReadStandingsAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        var standings = new List<CustomerStanding>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var lastTicks = reader.GetInt64(5);
+            standings.Add(new CustomerStanding(
+                reader.GetString(0), reader.GetString(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt64(4),
+                lastTicks == 0 ? null : new DateTime(lastTicks, DateTimeKind.Utc),
+                reader.IsDBNull(6) ? null : serializer.Deserialize<RecoveryActionRecord>((byte[])reader.GetValue(6))));
+        }
+
+        return standings;
+    }
 
     /// <summary>How many customers have a row, in one tier or in all.</summary>
     public Task<long> CountCustomersAsync(string? tier, CancellationToken cancellationToken = default) =>

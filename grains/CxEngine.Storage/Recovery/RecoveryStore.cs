@@ -9,21 +9,6 @@ using Orleans.Serialization;
 
 namespace CxEngine.Recovery;
 
-/// <summary>A customer below its tier's baseline, as ListAtRisk reads it from the customers' standing.</summary>
-[GenerateSerializer, Immutable, Alias("cx.AtRiskEntry")]
-public sealed record AtRiskEntry(
-    [property: Id(0)] string CustomerId,
-    [property: Id(1)] string Tier,
-    [property: Id(2)] double Score,
-    [property: Id(3)] double Expectation,
-    [property: Id(4)] double Baseline,
-    [property: Id(5)] long EventsApplied,
-    [property: Id(6)] DateTime? LastEventAt,
-    [property: Id(7)] RecoveryActionRecord? OpenAction)
-{
-    public double Gap => Baseline - Score;
-}
-
 public sealed record ActionQuery(
     IReadOnlyCollection<ActionStatus> Statuses,
     string? Tier,
@@ -148,58 +133,6 @@ public sealed class RecoveryStore
 
             return ids;
         }, cancellationToken);
-
-    /// <summary>
-    /// Customers below their tier's baseline, furthest below first, keyset-paged on (gap, customer id), in one
-    /// query: each tier's customers under its baseline come from the (tier, score) index, and the open action
-    /// comes along in the same query. The baselines are today's, so the list follows a tier change at once.
-    /// </summary>
-    public async Task<IReadOnlyList<AtRiskEntry>> ListAtRiskAsync(
-        IReadOnlyList<(string Tier, double Baseline)> tiers, (double Gap, string CustomerId)? after, int limit, CancellationToken cancellationToken = default)
-    {
-        if (tiers.Count == 0)
-        {
-            return [];
-        }
-
-        var sql = new System.Text.StringBuilder("SELECT c.customer_id, c.tier, c.score, c.expectation, c.baseline, c.events_applied, c.last_event_ticks, a.payload FROM (");
-        var parameters = new List<(string, object)>();
-        for (var i = 0; i < tiers.Count; i++)
-        {
-            sql.Append(i == 0 ? "" : " UNION ALL ")
-                .Append(CultureInfo.InvariantCulture, $"SELECT customer_id, tier, score, expectation, @b{i} AS baseline, @b{i} - score AS gap, events_applied, last_event_ticks, open_action_id")
-                .Append(CultureInfo.InvariantCulture, $" FROM cx_customers WHERE tier = @t{i} AND score < @b{i}");
-            parameters.Add(($"t{i}", tiers[i].Tier));
-            parameters.Add(($"b{i}", tiers[i].Baseline));
-        }
-
-        sql.Append(") c LEFT JOIN cx_actions a ON a.action_id = c.open_action_id");
-        if (after is { } at)
-        {
-            sql.Append(" WHERE (c.gap < @gap OR (c.gap = @gap AND c.customer_id > @customer_id))");
-            parameters.Add(("gap", at.Gap));
-            parameters.Add(("customer_id", at.CustomerId));
-        }
-
-        sql.Append(" ORDER BY c.gap DESC, c.customer_id LIMIT @limit");
-        parameters.Add(("limit", limit));
-        return await _db.ReadAsync(async (connection, ct) =>
-        {
-            await using var command = connection.Command(null, sql.ToString(), [.. parameters]);
-            var entries = new List<AtRiskEntry>();
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                var lastTicks = reader.GetInt64(6);
-                entries.Add(new AtRiskEntry(
-                    reader.GetString(0), reader.GetString(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4), reader.GetInt64(5),
-                    lastTicks == 0 ? null : new DateTime(lastTicks, DateTimeKind.Utc),
-                    reader.IsDBNull(7) ? null : _serializer.Deserialize<RecoveryActionRecord>((byte[])reader.GetValue(7))));
-            }
-
-            return entries;
-        }, cancellationToken);
-    }
 
     /// <summary>Drops log entries older than the cutoff (never the newest, so sequences keep rising) and closed actions not touched since.</summary>
     public Task<int> TrimAsync(DateTime cutoff) =>

@@ -11,7 +11,7 @@ namespace CxEngine.Silo.Services;
 
 /// <summary>Scores: what CRM systems read. Unknown customers are NOT_FOUND.</summary>
 [Microsoft.AspNetCore.Authorization.Authorize(Roles = Security.Roles.Read)]
-public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery, CustomerStore customers, TierCatalogCache tiers) : V1.Scores.ScoresBase
+public sealed class ScoresService(IGrainFactory grains, CustomerStore customers, TierCatalogCache tiers) : V1.Scores.ScoresBase
 {
     public const int MaxBatch = 1000;
 
@@ -105,19 +105,20 @@ public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery, 
             .Where(t => request.Tier.Length == 0 || t.Name == request.Tier)
             .Select(t => (t.Name, t.Baseline))
             .ToArray();
-        var entries = await recovery.ListAtRiskAsync(baselines, after, pageSize + 1, context.CancellationToken);
+        var entries = await customers.ListAtRiskAsync(baselines, after, pageSize + 1, context.CancellationToken);
 
         var response = new V1.ListAtRiskResponse();
         foreach (var entry in entries.Take(pageSize))
         {
-            response.Customers.Add(ContractMapper.ToScore(new CustomerSnapshot(
-                entry.CustomerId, entry.Tier, entry.Score, entry.Expectation, entry.Baseline, entry.EventsApplied, entry.LastEventAt, entry.OpenAction)));
+            response.Customers.Add(ContractMapper.ToScore(entry.ToSnapshot(catalog.FindOrDefault(entry.Tier).Baseline)));
         }
 
         if (entries.Count > pageSize)
         {
+            // The same gap the query ordered by: the baseline it was given, less the score.
             var lastEntry = entries[pageSize - 1];
-            response.NextPageToken = PageTokens.Encode(lastEntry.Gap.ToString("R", System.Globalization.CultureInfo.InvariantCulture), lastEntry.CustomerId);
+            var gap = baselines.First(b => b.Name == lastEntry.Tier).Baseline - lastEntry.Score;
+            response.NextPageToken = PageTokens.Encode(gap.ToString("R", System.Globalization.CultureInfo.InvariantCulture), lastEntry.CustomerId);
         }
 
         return response;
@@ -140,9 +141,7 @@ public sealed class ScoresService(IGrainFactory grains, RecoveryStore recovery, 
             page = await customers.ReadStandingsAsync(request.Tier.Length > 0 ? request.Tier : null, after, Page, context.CancellationToken);
             foreach (var c in page)
             {
-                var baseline = catalog.FindOrDefault(c.Tier).Baseline;
-                await responseStream.WriteAsync(ContractMapper.ToScore(new CustomerSnapshot(
-                    c.CustomerId, c.Tier, c.Score, c.Expectation, baseline, c.EventsApplied, c.LastEventAt, c.OpenAction)), context.CancellationToken);
+                await responseStream.WriteAsync(ContractMapper.ToScore(c.ToSnapshot(catalog.FindOrDefault(c.Tier).Baseline)), context.CancellationToken);
             }
 
             after = page.Count > 0 ? page[^1].CustomerId : after;
