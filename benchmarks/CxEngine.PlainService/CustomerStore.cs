@@ -144,7 +144,7 @@ internal sealed class CustomerStore(GroupCommitWriter writer)
     private static V1.EventResult Answer(V1.InteractionEvent request, V1.EventStatus status, string error) =>
         new() { EventId = request.EventId, CustomerId = request.CustomerId, Status = status, Error = error };
 
-    private static V1.CustomerScore Score(string customerId, StoredCustomer state, TierPolicy policy)
+    private static V1.CustomerScore Score(string customerId, CustomerState state, TierPolicy policy)
     {
         var score = new V1.CustomerScore
         {
@@ -191,7 +191,7 @@ internal sealed class CustomerStore(GroupCommitWriter writer)
 
     private sealed class Customer
     {
-        public StoredCustomer State { get; set; } = new();
+        public CustomerState State { get; set; } = new();
 
         /// <summary>The customer's latest submitted event; the next one starts when it is done.</summary>
         public Task Last { get; set; } = Task.CompletedTask;

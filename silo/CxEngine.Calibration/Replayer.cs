@@ -31,7 +31,7 @@ public static class Replayer
             var events = customer.Events;
             var m = measurements.FirstOfCustomer[c];
             var end = measurements.FirstOfCustomer[c + 1];
-            var state = new StoredCustomer();
+            var state = new CustomerState();
             for (var i = 0; i <= events.Count && m < end; i++)
             {
                 while (m < end && items[m].Position == i)

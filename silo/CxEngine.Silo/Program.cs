@@ -1,4 +1,5 @@
 using CxEngine.Silo.Hosting;
+using CxEngine.Silo.Tools;
 
 // cxengine-silo apply-schema [settings]: apply the storage schema of the configured provider and exit.
 if (args is ["apply-schema", ..])

@@ -53,8 +53,9 @@ public sealed record EventLogEntry(
 /// episode a person resolved), plus the fold of the log up to <see cref="Position"/>. Small on purpose:
 /// history and event ids live in the log, not here. Ids never move.
 /// </summary>
+// The alias is the type's earlier name, kept so that snapshots already stored read back.
 [GenerateSerializer, Alias("cx.StoredCustomer")]
-public sealed class StoredCustomer
+public sealed class CustomerState
 {
     /// <summary>Null until the customer is first seen (an event or a tier assignment).</summary>
     [Id(0)] public string? Tier { get; set; }
@@ -85,7 +86,7 @@ public sealed class StoredCustomer
 
     public bool Exists => Tier is not null;
 
-    public StoredCustomer Copy() => (StoredCustomer)MemberwiseClone();
+    public CustomerState Copy() => (CustomerState)MemberwiseClone();
 }
 
 /// <summary>
@@ -103,7 +104,7 @@ public static class CustomerReplay
         Math.Max(before.LastEventAtTicks, entry.Event.OccurredAtTicks));
 
     /// <summary>Applies the entries after the snapshot's position, in order, to the snapshot.</summary>
-    public static void Replay(StoredCustomer customer, IEnumerable<EventLogEntry> entries)
+    public static void Replay(CustomerState customer, IEnumerable<EventLogEntry> entries)
     {
         foreach (var entry in entries)
         {

@@ -3,7 +3,7 @@ using CxEngine.Customers;
 namespace CxEngine.Scoring;
 
 /// <summary>A change to a customer that is not an event: the state after it, and the action change it caused (if any).</summary>
-public sealed record LifecycleResult(StoredCustomer State, RecoveryActionRecord? Change);
+public sealed record LifecycleResult(CustomerState State, RecoveryActionRecord? Change);
 
 /// <summary>
 /// Everything that happens to a customer's action outside an event, as pure functions beside <see cref="CustomerModel"/>:
@@ -14,7 +14,7 @@ public sealed record LifecycleResult(StoredCustomer State, RecoveryActionRecord?
 public static class CustomerLifecycle
 {
     /// <summary>A person takes the open action on; refused when it is not the open one or is acknowledged already.</summary>
-    public static LifecycleResult Acknowledge(StoredCustomer state, string actionId, string by, string via, string? note, DateTime now)
+    public static LifecycleResult Acknowledge(CustomerState state, string actionId, string by, string via, string? note, DateTime now)
     {
         var open = OpenAction(state, actionId, "acknowledged");
         if (open.Status == ActionStatus.Acknowledged)
@@ -29,9 +29,9 @@ public static class CustomerLifecycle
 
     /// <summary>
     /// A person closes the open action. The episode stays handled until the customer recovers: only a fall worse than
-    /// <see cref="StoredCustomer.ResolvedEpisode"/> raises a new action.
+    /// <see cref="CustomerState.ResolvedEpisode"/> raises a new action.
     /// </summary>
-    public static LifecycleResult Resolve(StoredCustomer state, string actionId, string by, string via, string? note, string? outcome, DateTime now)
+    public static LifecycleResult Resolve(CustomerState state, string actionId, string by, string via, string? note, string? outcome, DateTime now)
     {
         var resolved = RecoveryRules.Resolved(OpenAction(state, actionId, "resolved"), by, via, note, outcome, now);
         var next = state.Copy();
@@ -41,7 +41,7 @@ public static class CustomerLifecycle
     }
 
     /// <summary>The open action missed its deadline unacknowledged: one level up, a new deadline. Null when nothing is overdue.</summary>
-    public static LifecycleResult? MarkOverdue(StoredCustomer state, string actionId, TierPolicy policy, DateTime now)
+    public static LifecycleResult? MarkOverdue(CustomerState state, string actionId, TierPolicy policy, DateTime now)
     {
         if (RecoveryRules.Overdue(state.OpenAction, actionId, policy, now) is not { } overdue)
         {
@@ -54,7 +54,7 @@ public static class CustomerLifecycle
     }
 
     /// <summary>The customer's tier from now on (a customer not seen yet starts at the tier's initial state); null when it is the tier already.</summary>
-    public static StoredCustomer? SetTier(StoredCustomer state, TierPolicy policy)
+    public static CustomerState? SetTier(CustomerState state, TierPolicy policy)
     {
         if (state.Tier == policy.Name)
         {
@@ -76,7 +76,7 @@ public static class CustomerLifecycle
     /// <see cref="Rescoring.Decide"/> gives, by the same rules as a live step (a new fall is a new action, never a
     /// reopening of one the old policy closed), noted with <paramref name="reason"/>.
     /// </summary>
-    public static LifecycleResult Rescored(StoredCustomer state, string customerId, Rescoring fold, TierPolicy policy, string reason, DateTime now)
+    public static LifecycleResult Rescored(CustomerState state, string customerId, Rescoring fold, TierPolicy policy, string reason, DateTime now)
     {
         var next = state.Copy();
         next.Score = fold.Score;
@@ -107,7 +107,7 @@ public static class CustomerLifecycle
     }
 
     /// <summary>The open action of that id; the action being closed already, or never raised, is refused.</summary>
-    private static RecoveryActionRecord OpenAction(StoredCustomer state, string actionId, string verb)
+    private static RecoveryActionRecord OpenAction(CustomerState state, string actionId, string verb)
     {
         if (state.OpenAction is { } open && open.ActionId == actionId)
         {

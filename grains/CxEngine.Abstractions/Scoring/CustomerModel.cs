@@ -20,7 +20,7 @@ public static class CustomerModel
     /// Applies one event. <paramref name="evt"/>'s tier, if any, is the caller's business: <paramref name="policy"/>
     /// is the tier the event is scored under. <paramref name="now"/> is the engine's clock, for the action's times.
     /// </summary>
-    public static ModelResult Apply(StoredCustomer state, string customerId, CustomerEvent evt, TierPolicy policy, DateTime now)
+    public static ModelResult Apply(CustomerState state, string customerId, CustomerEvent evt, TierPolicy policy, DateTime now)
     {
         var next = Begin(state, policy);
         var steps = new List<ModelStep>(1);
@@ -109,7 +109,7 @@ public static class CustomerModel
     /// The engine's clock passed promise deadlines with no event: applies every overdue and missed step due at or
     /// before <paramref name="untilTicks"/>. Nothing due: the same state and no steps.
     /// </summary>
-    public static ModelResult ApplyDuePromises(StoredCustomer state, string customerId, TierPolicy policy, long untilTicks, DateTime now)
+    public static ModelResult ApplyDuePromises(CustomerState state, string customerId, TierPolicy policy, long untilTicks, DateTime now)
     {
         if (NextDeadlineTicks(state, policy) is not { } due || due > untilTicks)
         {
@@ -123,7 +123,7 @@ public static class CustomerModel
     }
 
     /// <summary>The earliest moment the engine acts on one of the customer's open promises (overdue or missed), or null when none is open.</summary>
-    public static long? NextDeadlineTicks(StoredCustomer state, TierPolicy policy)
+    public static long? NextDeadlineTicks(CustomerState state, TierPolicy policy)
     {
         long? next = null;
         foreach (var promise in Promises(state))
@@ -135,7 +135,7 @@ public static class CustomerModel
         return next;
     }
 
-    private static StoredCustomer Begin(StoredCustomer state, TierPolicy policy)
+    private static CustomerState Begin(CustomerState state, TierPolicy policy)
     {
         var next = state.Copy();
         if (!next.Exists)
@@ -149,14 +149,14 @@ public static class CustomerModel
         return next;
     }
 
-    private static ImmutableArray<OpenPromise> Promises(StoredCustomer state) => state.OpenPromises.IsDefault ? [] : state.OpenPromises;
+    private static ImmutableArray<OpenPromise> Promises(CustomerState state) => state.OpenPromises.IsDefault ? [] : state.OpenPromises;
 
     /// <summary>
     /// Applies, earliest first, every step the customer's open promises fall due for before (or at) <paramref name="untilTicks"/>:
     /// overdue (version 3: the promise stays open) and missed (the promise closes), each at its own time.
     /// </summary>
     private static void ApplyDue(
-        StoredCustomer next, string customerId, TierPolicy policy, long untilTicks, DateTime now, List<ModelStep> steps, bool strictlyBefore)
+        CustomerState next, string customerId, TierPolicy policy, long untilTicks, DateTime now, List<ModelStep> steps, bool strictlyBefore)
     {
         while (true)
         {
@@ -195,7 +195,7 @@ public static class CustomerModel
 
     /// <summary>One log entry: the scoring step (or nothing to score) of <paramref name="evt"/>, then the recovery rules; the entry keeps <paramref name="received"/>.</summary>
     private static ModelStep Step(
-        StoredCustomer next, string customerId, string eventId, in ScoringEvent evt, in ScoringEvent received, Channel channel, TierPolicy policy, DateTime now)
+        CustomerState next, string customerId, string eventId, in ScoringEvent evt, in ScoringEvent received, Channel channel, TierPolicy policy, DateTime now)
     {
         next.Position++;
         var scored = ScoringStep.HasExperience(evt);
@@ -213,7 +213,7 @@ public static class CustomerModel
         return new ModelStep(next.Position, eventId, body, action);
     }
 
-    private static void Close(StoredCustomer next, string promiseId)
+    private static void Close(CustomerState next, string promiseId)
     {
         var closed = next.ClosedPromises.Add(promiseId);
         next.ClosedPromises = closed.Length > ClosedPromiseMemory ? closed.RemoveRange(0, closed.Length - ClosedPromiseMemory) : closed;
@@ -237,10 +237,10 @@ public static class CustomerModel
 public sealed record ModelStep(long Position, string EventId, LoggedEvent Body, RecoveryActionRecord? Action);
 
 /// <summary>The customer after an event, and the log entries it produced; or why the event was refused (state unchanged).</summary>
-public sealed record ModelResult(StoredCustomer State, IReadOnlyList<ModelStep> Steps)
+public sealed record ModelResult(CustomerState State, IReadOnlyList<ModelStep> Steps)
 {
     public FieldError? Rejection { get; private init; }
 
-    public static ModelResult Rejected(StoredCustomer unchanged, string field, string problem) =>
+    public static ModelResult Rejected(CustomerState unchanged, string field, string problem) =>
         new(unchanged, []) { Rejection = new FieldError(field, problem) };
 }

@@ -16,7 +16,7 @@ public static class RecoveryRules
     /// record is the log entry to write, without reasons, or null when nothing changed.
     /// </summary>
     public static RecoveryActionRecord? AfterStep(
-        StoredCustomer customer, string customerId, string eventId, long eventTicks, RecoveryDecision decision, TierPolicy policy, DateTime now)
+        CustomerState customer, string customerId, string eventId, long eventTicks, RecoveryDecision decision, TierPolicy policy, DateTime now)
     {
         var score = customer.Score;
         switch (decision.Kind)

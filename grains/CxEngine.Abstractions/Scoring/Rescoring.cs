@@ -12,7 +12,7 @@ namespace CxEngine.Scoring;
 /// </summary>
 public sealed class Rescoring(Func<string, TierPolicy> policyFor, string customerId = "")
 {
-    private StoredCustomer _customer = new();
+    private CustomerState _customer = new();
 
     // Promises whose registration the fold replayed with its times: their overdue and missed steps are decided again
     // under the policies given here, so the log's recorded ones are passed over.
@@ -34,7 +34,7 @@ public sealed class Rescoring(Func<string, TierPolicy> policyFor, string custome
     /// <summary>Starts a customer that has no events yet (or none kept) at its tier's initial state.</summary>
     public void Begin(TierPolicy policy)
     {
-        _customer = new StoredCustomer { Tier = policy.Name, Score = ScoreState.Initial(policy) };
+        _customer = new CustomerState { Tier = policy.Name, Score = ScoreState.Initial(policy) };
     }
 
     /// <summary>
@@ -101,7 +101,7 @@ public sealed class Rescoring(Func<string, TierPolicy> policyFor, string custome
 
     private void Seed(in ScoreExplanation before, TierPolicy policy)
     {
-        _customer = new StoredCustomer { Tier = policy.Name, Score = new ScoreState(before.ScoreBefore, before.ExpectationBefore, 0) };
+        _customer = new CustomerState { Tier = policy.Name, Score = new ScoreState(before.ScoreBefore, before.ExpectationBefore, 0) };
         if (ScoringStep.SeverityFor(before.ScoreBefore, policy) is var severity and not Severity.None)
         {
             _customer.OpenAction = RecoveryRules.WithPlaybook(new RecoveryActionRecord

@@ -27,7 +27,7 @@ public sealed partial class CustomerGrain(
 
     private readonly CustomerLimits _limits = options.Value.Customers;
 
-    private StoredCustomer _state = new();
+    private CustomerState _state = new();
 
     // The version of the customer's row this activation last wrote or read (0: no row yet), and the log
     // position its stored snapshot includes.
@@ -413,7 +413,7 @@ public sealed partial class CustomerGrain(
     private async Task LoadAsync()
     {
         var loaded = await store.LoadAsync(CustomerId);
-        var state = loaded.Snapshot ?? new StoredCustomer();
+        var state = loaded.Snapshot ?? new CustomerState();
         var snapshotPosition = state.Position;
         CustomerReplay.Replay(state, loaded.After);
 

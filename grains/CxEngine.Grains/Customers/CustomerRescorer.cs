@@ -47,7 +47,7 @@ public static class CustomerRescorer
         CustomerStore store, string customerId, TierCatalog before, TierCatalog after, DateTime now, CancellationToken cancellationToken = default)
     {
         var loaded = await store.LoadAsync(customerId);
-        var current = loaded.Snapshot ?? new StoredCustomer();
+        var current = loaded.Snapshot ?? new CustomerState();
         CustomerReplay.Replay(current, loaded.After);
         if (!current.Exists)
         {
@@ -58,7 +58,7 @@ public static class CustomerRescorer
         return Summarize(customerId, current, fold, before, after);
     }
 
-    public static CustomerRescoreResult Summarize(string customerId, StoredCustomer current, Rescoring fold, TierCatalog before, TierCatalog after)
+    public static CustomerRescoreResult Summarize(string customerId, CustomerState current, Rescoring fold, TierCatalog before, TierCatalog after)
     {
         var decision = Rescoring.Decide(current.OpenAction?.Severity ?? Severity.None, current.ResolvedEpisode, fold.OpenSeverity);
         var tier = current.Tier ?? before.DefaultTier;

@@ -17,7 +17,7 @@ namespace CxEngine.Storage;
 public sealed record CustomerCommit(
     string CustomerId,
     long ExpectedVersion,
-    StoredCustomer State,
+    CustomerState State,
     IReadOnlyList<EventLogEntry> Events,
     IReadOnlyList<RecoveryActionRecord> Actions,
     bool WriteSnapshot,
@@ -47,7 +47,7 @@ public sealed record CommitResult(long Version, RecoveryActionRecord[] Actions)
 }
 
 /// <summary>A customer as storage holds it: the snapshot, its row version, and the log entries after the snapshot.</summary>
-public sealed record LoadedCustomer(StoredCustomer? Snapshot, long Version, IReadOnlyList<EventLogEntry> After);
+public sealed record LoadedCustomer(CustomerState? Snapshot, long Version, IReadOnlyList<EventLogEntry> After);
 
 /// <summary>
 /// A customer's row as the read side uses it without activating the customer (export, at-risk, re-score's choice):
@@ -134,7 +134,7 @@ public sealed partial class CustomerStore(
         // is serialised in the transaction, once the action's log sequence is drawn.
         commit = commit.ExpectedVersion == 0 && !commit.WriteSnapshot ? commit with { WriteSnapshot = true } : commit;
         var snapshot = commit.WriteSnapshot && commit.Actions.Count == 0 ? Serialize(commit.State) : null;
-        var written = await database.Writes.RunAsync(Commits, new PendingCommit(commit, events, snapshot, now));
+        var written = await database.Writer.RunAsync(Commits, new PendingCommit(commit, events, snapshot, now));
 
         // Refusals come back as values, not exceptions: on PostgreSQL an exception out of the work fails the
         // writer's whole group commit, and these leave the transaction clean for everyone else's writes.
@@ -302,7 +302,7 @@ public sealed partial class CustomerStore(
     }
 
     /// <summary>The state as the snapshot keeps it: its open action is the one the log keeps, with its sequence.</summary>
-    private static StoredCustomer WithStoredActions(StoredCustomer state, RecoveryActionRecord[] stored)
+    private static CustomerState WithStoredActions(CustomerState state, RecoveryActionRecord[] stored)
     {
         var logged = CommitResult.AsLogged(stored, state.OpenAction);
         if (ReferenceEquals(logged, state.OpenAction))
@@ -323,7 +323,7 @@ public sealed partial class CustomerStore(
     public Task<LoadedCustomer> LoadAsync(string customerId) =>
         _loader?.LoadAsync(customerId) ?? database.ReadAsync(async (connection, cancellationToken) =>
         {
-            StoredCustomer? snapshot = null;
+            CustomerState? snapshot = null;
             long version = 0, position = 0;
             await using (var command = connection.CreateCommand())
             {
@@ -505,7 +505,7 @@ public sealed partial class CustomerStore(
         long removed = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
-            var n = await database.Writes.RunAsync(async (connection, transaction, ct) =>
+            var n = await database.Writer.RunAsync(async (connection, transaction, ct) =>
             {
                 await using var command = connection.CreateCommand();
                 command.Transaction = transaction;
@@ -554,8 +554,8 @@ public sealed partial class CustomerStore(
     }
 
     /// <summary>A customer row's snapshot column as the state it holds (empty: the row has none yet).</summary>
-    internal static StoredCustomer? ReadSnapshot(Serializer serializer, byte[] bytes) =>
-        bytes.Length == 0 ? null : serializer.Deserialize<StoredCustomer>(bytes);
+    internal static CustomerState? ReadSnapshot(Serializer serializer, byte[] bytes) =>
+        bytes.Length == 0 ? null : serializer.Deserialize<CustomerState>(bytes);
 
     /// <summary>An event-log row as its entry.</summary>
     internal static EventLogEntry ReadEntry(Serializer serializer, long position, string eventId, long appliedTicks, byte[] payload) =>

@@ -107,7 +107,7 @@ internal sealed class PostgresCustomerLoader : IAsyncDisposable
         var loaded = new Dictionary<string, LoadedCustomer>(customerIds.Length, StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync();
         string? current = null;
-        StoredCustomer? snapshot = null;
+        CustomerState? snapshot = null;
         long version = 0;
         List<EventLogEntry> after = [];
         while (await reader.ReadAsync())

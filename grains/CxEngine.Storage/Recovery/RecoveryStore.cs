@@ -136,7 +136,7 @@ public sealed class RecoveryStore
 
     /// <summary>Drops log entries older than the cutoff (never the newest, so sequences keep rising) and closed actions not touched since.</summary>
     public Task<int> TrimAsync(DateTime cutoff) =>
-        _db.Writes.RunAsync((connection, transaction, cancellationToken) => TrimAsync(connection, transaction, cutoff, cancellationToken));
+        _db.Writer.RunAsync((connection, transaction, cancellationToken) => TrimAsync(connection, transaction, cutoff, cancellationToken));
 
     private static async Task<int> TrimAsync(DbConnection connection, DbTransaction transaction, DateTime cutoff, CancellationToken cancellationToken)
     {

@@ -29,7 +29,7 @@ public sealed class WebhookPositions(CxDatabase db)
     /// position (0 for an endpoint never seen: it starts at the oldest entry kept); null if another owner holds it.
     /// </summary>
     public Task<long?> TryAcquireAsync(string endpoint, string owner, DateTime now, DateTime until) =>
-        db.Writes.RunAsync<long?>(async (connection, transaction, ct) =>
+        db.Writer.RunAsync<long?>(async (connection, transaction, ct) =>
         {
             await connection.ExecuteAsync(transaction, """
                 INSERT INTO cx_webhook_positions (endpoint, sequence, owner, lease_until_ticks, delivered_ticks, attempts, last_error, last_error_ticks, updated_ticks)
@@ -98,6 +98,6 @@ public sealed class WebhookPositions(CxDatabase db)
     private static DateTime? Time(long ticks) => ticks == 0 ? null : new DateTime(ticks, DateTimeKind.Utc);
 
     private async Task<bool> UpdateAsync(string endpoint, string owner, string sql, params (string, object, DbType)[] parameters) =>
-        await db.Writes.RunAsync((connection, transaction, ct) =>
+        await db.Writer.RunAsync((connection, transaction, ct) =>
             connection.ExecuteAsync(transaction, sql, ct, [("endpoint", endpoint, DbType.String), ("owner", owner, DbType.String), .. parameters])) == 1;
 }

@@ -31,7 +31,7 @@ public sealed class CxDatabase : IAsyncDisposable
             case StorageProvider.PostgreSql:
                 _factory = NpgsqlFactory.Instance;
                 ConnectionString = options.EffectiveConnectionString;
-                Writes = Writer = Writers(options.WriterConnections, CreateConnection, savepoints: false);
+                Writer = Writers(options.WriterConnections, CreateConnection, savepoints: false);
                 break;
             case StorageProvider.Memory or StorageProvider.None:
                 // A shared in-memory SQLite database lives as long as one connection to it is open.
@@ -39,14 +39,14 @@ public sealed class CxDatabase : IAsyncDisposable
                 ConnectionString = $"Data Source=cxengine-{Guid.NewGuid():N};Mode=Memory;Cache=Shared";
                 _keepAlive = new SqliteConnection(ConnectionString);
                 _keepAlive.Open();
-                Writes = Writer = Writers(1, CreateConnection, savepoints: true);
+                Writer = Writers(1, CreateConnection, savepoints: true);
                 break;
             default:
                 _factory = SqliteFactory.Instance;
                 ConnectionString = options.EffectiveConnectionString;
                 _writerBusyTimeout = options.BusyTimeout;
                 // SQLite takes one writer at a time: more connections would only queue on its lock.
-                Writes = Writer = Writers(1, CreateWriterConnection, savepoints: true);
+                Writer = Writers(1, CreateWriterConnection, savepoints: true);
                 _checkpointer = new SqliteCheckpointer(ConnectionString, loggers.CreateLogger<SqliteCheckpointer>());
                 break;
         }
@@ -88,9 +88,7 @@ public sealed class CxDatabase : IAsyncDisposable
 
     public string ConnectionString { get; }
 
-    public IWriteQueue Writes { get; }
-
-    /// <summary>This silo's group-commit writers for this database (one on SQLite).</summary>
+    /// <summary>Where writes go (<see cref="IWriteQueue"/>): this silo's group-commit writers for this database (one on SQLite).</summary>
     public WriterPool Writer { get; }
 
     private bool IsSqlite => Provider != StorageProvider.PostgreSql;

@@ -79,7 +79,7 @@ public sealed class GroupCommitGrainStorage(CxDatabase database, string serviceI
     {
         long? expected = etag is null ? null : long.Parse(etag, CultureInfo.InvariantCulture);
         var grain = grainId.ToString();
-        var version = await database.Writes.RunAsync(async (connection, transaction, cancellationToken) =>
+        var version = await database.Writer.RunAsync(async (connection, transaction, cancellationToken) =>
         {
             var prepared = _prepared.GetValue(connection, c => new PreparedWrites(c));
             var command = expected is null ? prepared.Insert : prepared.Update;

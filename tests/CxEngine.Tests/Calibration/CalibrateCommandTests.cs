@@ -1,5 +1,5 @@
 using CxEngine.Calibration;
-using CxEngine.Silo.Hosting;
+using CxEngine.Silo.Tools;
 using CxEngine.Silo.Services;
 using Google.Protobuf;
 using V1 = CxEngine.Contracts.V1;

@@ -44,7 +44,7 @@ internal static class SyntheticHistory
         for (var c = 0; c < customers; c++)
         {
             var customer = $"cust-{c:D5}";
-            var state = new StoredCustomer();
+            var state = new CustomerState();
             var at = Start.AddHours(random.Next(0, 24 * 300));
             var count = random.Next(4, 12);
             var pending = new List<V1.InteractionEvent>();
@@ -152,7 +152,7 @@ internal static class SyntheticHistory
     }
 
     /// <summary>The truth's S just before <paramref name="at"/>: promises missed by then applied, decayed to then.</summary>
-    private static double ScoreBefore(ref StoredCustomer state, string customer, TierPolicy truth, DateTime at)
+    private static double ScoreBefore(ref CustomerState state, string customer, TierPolicy truth, DateTime at)
     {
         if (!state.Exists)
         {

@@ -61,7 +61,7 @@ internal sealed class Workload
     {
         var policy = TierPolicy.Defaults.Single(t => t.Name == _tiers[customerId]);
         var (state, _, _) = Model.Replay(policy, ByCustomer[customerId].Select(Wire.Scoring));
-        var customer = new CxEngine.Customers.StoredCustomer();
+        var customer = new CxEngine.Customers.CustomerState();
         foreach (var evt in ByCustomer[customerId])
         {
             customer = CustomerModel.Apply(customer, customerId, new CxEngine.Customers.CustomerEvent(evt.EventId, Channel.Phone, Wire.Scoring(evt)), policy, DateTime.UtcNow).State;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using CsvHelper;
 using CxEngine.Scoring;
-using CxEngine.Silo.Hosting;
 using CxEngine.Silo.Services;
 using CxEngine.Silo.Tools;
 using CxEngine.Tests.Service;

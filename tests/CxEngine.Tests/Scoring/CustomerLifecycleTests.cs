@@ -10,9 +10,9 @@ public sealed class CustomerLifecycleTests
     private static readonly DateTime Now = new(2026, 3, 1, 10, 0, 0, DateTimeKind.Utc);
 
     /// <summary>A premium customer after a terrible call: an open action, high.</summary>
-    private static StoredCustomer Fallen()
+    private static CustomerState Fallen()
     {
-        var result = CustomerModel.Apply(new StoredCustomer(), "c-1", new CustomerEvent("call", Channel.Phone, WithExperience(0)), TierPolicy.Premium, Now);
+        var result = CustomerModel.Apply(new CustomerState(), "c-1", new CustomerEvent("call", Channel.Phone, WithExperience(0)), TierPolicy.Premium, Now);
         Assert.NotNull(result.State.OpenAction);
         return result.State;
     }
@@ -66,7 +66,7 @@ public sealed class CustomerLifecycleTests
     [Fact]
     public void SetTier_StartsANewCustomerAtTheTiersInitialState_AndIsNothingForTheSameTier()
     {
-        var next = CustomerLifecycle.SetTier(new StoredCustomer(), TierPolicy.Premium)!;
+        var next = CustomerLifecycle.SetTier(new CustomerState(), TierPolicy.Premium)!;
 
         Assert.Equal(("premium", ScoreState.Initial(TierPolicy.Premium)), (next.Tier, next.Score));
         Assert.Null(CustomerLifecycle.SetTier(next, TierPolicy.Premium));

@@ -29,11 +29,11 @@ public sealed class OverdueTests
 
     private static CustomerEvent Survey(string id, DateTime when, int csat) => Evt(id, when, new Signals { Csat = csat }, EventKind.Survey);
 
-    private static StoredCustomer Run(TierPolicy policy, params CustomerEvent[] events) => Run(policy, out _, events);
+    private static CustomerState Run(TierPolicy policy, params CustomerEvent[] events) => Run(policy, out _, events);
 
-    private static StoredCustomer Run(TierPolicy policy, out List<ModelStep> steps, params CustomerEvent[] events)
+    private static CustomerState Run(TierPolicy policy, out List<ModelStep> steps, params CustomerEvent[] events)
     {
-        var state = new StoredCustomer();
+        var state = new CustomerState();
         steps = [];
         foreach (var evt in events)
         {

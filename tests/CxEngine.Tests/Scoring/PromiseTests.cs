@@ -28,7 +28,7 @@ public sealed class PromiseTests
     private static CustomerEvent Register(string id, DateTime? notified = null, DateTime? promised = null) =>
         Evt($"order-{id}", Purchase, new Signals { Promise = Promise(id, promised ?? Promised, notified: notified, made: Purchase) });
 
-    private static ModelResult Apply(StoredCustomer state, CustomerEvent evt, TierPolicy? policy = null) =>
+    private static ModelResult Apply(CustomerState state, CustomerEvent evt, TierPolicy? policy = null) =>
         CustomerModel.Apply(state, Customer, evt, policy ?? Standard, Now);
 
     /// <summary>The score the step gives one event with only this promise signal, from a new customer.</summary>
@@ -57,7 +57,7 @@ public sealed class PromiseTests
     public void VersionOnePromise_WithoutIdOrMadeAt_ScoresExactlyAsVersionOne()
     {
         var v1 = Evt("e1", T0.AddHours(2), new Signals { Promise = new PromiseSignal(T0.Ticks, T0.AddMinutes(45).Ticks, 0) });
-        var result = Apply(new StoredCustomer(), v1);
+        var result = Apply(new CustomerState(), v1);
 
         var step = ScoringStep.Apply(ScoreState.Initial(Standard), v1.Event, Standard, Severity.None);
         Assert.Equal(step.State, result.State.Score);
@@ -68,7 +68,7 @@ public sealed class PromiseTests
     [Fact]
     public void Registration_IsRecordedButScoresNothing()
     {
-        var before = new StoredCustomer();
+        var before = new CustomerState();
         var result = Apply(before, Register("p1"));
 
         var step = Assert.Single(result.Steps);
@@ -84,7 +84,7 @@ public sealed class PromiseTests
     public void Registration_WithOtherSignals_ScoresTheOthersOnly()
     {
         var evt = Evt("order", Purchase, new Signals { Promise = Promise("p1", Promised, made: Purchase), Csat = 5 }, EventKind.Survey);
-        var result = Apply(new StoredCustomer(), evt);
+        var result = Apply(new CustomerState(), evt);
 
         var expected = ScoringStep.Apply(ScoreState.Initial(Standard), new ScoringEvent(Purchase.Ticks, EventKind.Survey, new Signals { Csat = 5 }), Standard, Severity.None);
         Assert.Equal(expected.State, result.State.Score);
@@ -94,7 +94,7 @@ public sealed class PromiseTests
     [Fact]
     public void KeptOnTime_ScoresFull_AndClosesThePromise()
     {
-        var registered = Apply(new StoredCustomer(), Register("p1")).State;
+        var registered = Apply(new CustomerState(), Register("p1")).State;
         var kept = Apply(registered, Evt("delivered", Promised.AddHours(-3), new Signals { Promise = Promise("p1", Promised, fulfilled: Promised.AddHours(-3)) }));
 
         Assert.Equal(100, Assert.Single(kept.Steps).Body.Explanation.Experience);
@@ -105,7 +105,7 @@ public sealed class PromiseTests
     [Fact]
     public void Late_IsJudgedAgainstTheRegisteredPromise()
     {
-        var registered = Apply(new StoredCustomer(), Register("p1")).State;
+        var registered = Apply(new CustomerState(), Register("p1")).State;
         var arrived = Promised.AddDays(2);
         // The fulfilment carries only the id and when: the registered times and lead decide the score.
         var late = Apply(registered, Evt("delivered", arrived, new Signals { Promise = Promise("p1", arrived, fulfilled: arrived) }));
@@ -117,12 +117,12 @@ public sealed class PromiseTests
     [Fact]
     public void Broken_ScoresZeroAtOnce_OrHalfWhenTheCustomerWasToldInAdvance()
     {
-        var registered = Apply(new StoredCustomer(), Register("p1")).State;
+        var registered = Apply(new CustomerState(), Register("p1")).State;
         var broken = Apply(registered, Evt("cancelled", T0.AddDays(5), new Signals { Promise = Promise("p1", Promised, broken: true) }));
         Assert.Equal(0, Assert.Single(broken.Steps).Body.Explanation.Experience);
         Assert.Empty(broken.State.OpenPromises);
 
-        var warned = Apply(new StoredCustomer(), Register("p2", notified: T0.AddDays(4))).State;
+        var warned = Apply(new CustomerState(), Register("p2", notified: T0.AddDays(4))).State;
         var brokenWarned = Apply(warned, Evt("cancelled", T0.AddDays(5), new Signals { Promise = Promise("p2", Promised, broken: true) }));
         Assert.Equal(50, Assert.Single(brokenWarned.Steps).Body.Explanation.Experience);
     }
@@ -130,7 +130,7 @@ public sealed class PromiseTests
     [Fact]
     public void Missed_IsAppliedBeforeALaterEvent_AtItsDeadline_AsTheEnginesOwnEvent()
     {
-        var registered = Apply(new StoredCustomer(), Register("p1")).State;
+        var registered = Apply(new CustomerState(), Register("p1")).State;
         var later = Evt("chat", Deadline.AddHours(1), new Signals { Csat = 4 }, EventKind.Survey);
 
         var result = Apply(registered, later);
@@ -150,7 +150,7 @@ public sealed class PromiseTests
     [Fact]
     public void Missed_IsNotAppliedBeforeAnEventAtOrBeforeTheDeadline()
     {
-        var registered = Apply(new StoredCustomer(), Register("p1")).State;
+        var registered = Apply(new CustomerState(), Register("p1")).State;
         var result = Apply(registered, Evt("chat", Deadline.AddMinutes(-1), new Signals { Csat = 4 }, EventKind.Survey));
 
         Assert.Equal("chat", Assert.Single(result.Steps).EventId);
@@ -160,7 +160,7 @@ public sealed class PromiseTests
     [Fact]
     public void Missed_ByTheClock_WhenNoEventArrives_AndTheSameAsBeforeALaterEvent()
     {
-        var registered = Apply(new StoredCustomer(), Register("p1")).State;
+        var registered = Apply(new CustomerState(), Register("p1")).State;
 
         Assert.Empty(CustomerModel.ApplyDuePromises(registered, Customer, Standard, Deadline.AddSeconds(-1).Ticks, Now).Steps);
         var byClock = CustomerModel.ApplyDuePromises(registered, Customer, Standard, Deadline.AddDays(3).Ticks, Now);
@@ -175,7 +175,7 @@ public sealed class PromiseTests
     [Fact]
     public void Missed_WhenTheCustomerWasToldInAdvance_ScoresHalf()
     {
-        var registered = Apply(new StoredCustomer(), Register("p1", notified: Promised.AddDays(-1))).State;
+        var registered = Apply(new CustomerState(), Register("p1", notified: Promised.AddDays(-1))).State;
         var missed = Assert.Single(CustomerModel.ApplyDuePromises(registered, Customer, Standard, Deadline.AddDays(1).Ticks, Now).Steps);
 
         Assert.Equal(50, missed.Body.Explanation.Experience);
@@ -184,7 +184,7 @@ public sealed class PromiseTests
     [Fact]
     public void EachPromise_IsScoredOnce_AFulfilmentAfterAMissScoresOnlyItsOtherSignals()
     {
-        var registered = Apply(new StoredCustomer(), Register("p1")).State;
+        var registered = Apply(new CustomerState(), Register("p1")).State;
         var missed = CustomerModel.ApplyDuePromises(registered, Customer, Standard, Deadline.AddSeconds(1).Ticks, Now).State;
         var arrived = Deadline.AddDays(1);
 
@@ -203,7 +203,7 @@ public sealed class PromiseTests
     [Fact]
     public void RePromise_MovesTheDeadline_ButTheShortfallIsHalvedAgainstTheOriginalTime()
     {
-        var registered = Apply(new StoredCustomer(), Register("p1")).State;
+        var registered = Apply(new CustomerState(), Register("p1")).State;
         var newDate = Promised.AddDays(5);
         var told = Promised.AddDays(-2);
         var repromised = Apply(registered, Evt("delay-notice", told, new Signals { Promise = Promise("p1", newDate, notified: told) })).State;
@@ -222,7 +222,7 @@ public sealed class PromiseTests
     public void OneMoreThanMaxOpenPromises_IsRejectedNamingTheField_AndChangesNothing()
     {
         var policy = Standard with { MaxOpenPromises = 2 };
-        var state = Apply(new StoredCustomer(), Register("p1"), policy).State;
+        var state = Apply(new CustomerState(), Register("p1"), policy).State;
         state = Apply(state, Register("p2"), policy).State;
 
         var third = Apply(state, Register("p3"), policy);
@@ -238,7 +238,7 @@ public sealed class PromiseTests
     [Fact]
     public void FulfilmentBeforeTheRegisteredMadeAt_IsRejected()
     {
-        var registered = Apply(new StoredCustomer(), Register("p1")).State;
+        var registered = Apply(new CustomerState(), Register("p1")).State;
         var early = Purchase.AddDays(-1);
         var result = Apply(registered, Evt("delivered", Purchase, new Signals { Promise = Promise("p1", Promised, fulfilled: early) }));
 
@@ -249,7 +249,7 @@ public sealed class PromiseTests
     [Fact]
     public void SeveralMissedPromises_AreAppliedOldestDeadlineFirst()
     {
-        var state = Apply(new StoredCustomer(), Register("late", promised: Promised.AddDays(3))).State;
+        var state = Apply(new CustomerState(), Register("late", promised: Promised.AddDays(3))).State;
         state = Apply(state, Register("early")).State;
 
         var result = Apply(state, Evt("chat", Promised.AddDays(30), new Signals { Csat = 3 }, EventKind.Survey));
@@ -283,9 +283,9 @@ public sealed class PromiseTests
         Assert.Equal(first.OpenPromises.AsEnumerable(), second.OpenPromises.AsEnumerable());
         Assert.Contains(firstSteps, s => s.EventId == "promise-missed:p1");
 
-        static (StoredCustomer, List<ModelStep>) Run(IEnumerable<CustomerEvent> events)
+        static (CustomerState, List<ModelStep>) Run(IEnumerable<CustomerEvent> events)
         {
-            var state = new StoredCustomer();
+            var state = new CustomerState();
             var steps = new List<ModelStep>();
             foreach (var evt in events)
             {

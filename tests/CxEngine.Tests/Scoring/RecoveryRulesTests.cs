@@ -11,10 +11,10 @@ public sealed class RecoveryRulesTests
     private static readonly TierPolicy Standard = TierPolicy.Standard; // baseline 55, hysteresis 5
     private static readonly DateTime Now = new(2026, 11, 30, 12, 0, 0, DateTimeKind.Utc);
 
-    private static StoredCustomer At(double score, RecoveryActionRecord? open = null) =>
+    private static CustomerState At(double score, RecoveryActionRecord? open = null) =>
         new() { Tier = "standard", Score = new ScoreState(score, 60, T0.Ticks), OpenAction = open, ActionsRaised = open is null ? 0 : 1 };
 
-    private static RecoveryActionRecord? Step(StoredCustomer customer, string eventId, DateTime eventTime, DateTime? now = null) =>
+    private static RecoveryActionRecord? Step(CustomerState customer, string eventId, DateTime eventTime, DateTime? now = null) =>
         RecoveryRules.AfterStep(customer, Customer, eventId, eventTime.Ticks,
             ScoringStep.DecideRecovery(customer.Score.Score, Standard, customer.OpenAction?.Severity ?? customer.ResolvedEpisode),
             Standard, now ?? Now);

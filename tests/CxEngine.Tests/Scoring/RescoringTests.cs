@@ -104,9 +104,9 @@ public sealed class RescoringTests
     }
 
     /// <summary>What the live path does: every event through the customer model, its steps kept as log entries.</summary>
-    private static (StoredCustomer State, List<EventLogEntry> Log) Live(TierPolicy policy, IEnumerable<CustomerEvent> events)
+    private static (CustomerState State, List<EventLogEntry> Log) Live(TierPolicy policy, IEnumerable<CustomerEvent> events)
     {
-        var state = new StoredCustomer();
+        var state = new CustomerState();
         var log = new List<EventLogEntry>();
         foreach (var evt in events)
         {

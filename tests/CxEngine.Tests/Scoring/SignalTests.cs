@@ -136,7 +136,7 @@ public sealed class SignalTests
 
         // An event whose only signal weighs 0 is recorded and scores nothing.
         var onlySentiment = new CxEngine.Customers.CustomerEvent("e1", Channel.Chat, At(T0, new Signals { Sentiment = -1 }));
-        var result = CustomerModel.Apply(new CxEngine.Customers.StoredCustomer(), "c", onlySentiment, Standard with { SentimentWeight = 0 }, T0);
+        var result = CustomerModel.Apply(new CxEngine.Customers.CustomerState(), "c", onlySentiment, Standard with { SentimentWeight = 0 }, T0);
         Assert.True(Assert.Single(result.Steps).Body.Explanation.Unscored);
         Assert.Equal(ScoreState.Initial(Standard), result.State.Score);
     }

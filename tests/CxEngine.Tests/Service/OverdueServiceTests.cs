@@ -16,7 +16,7 @@ namespace CxEngine.Tests.Service;
 public sealed class OverdueServiceTests
 {
     /// <summary>What the pure model says: the registration, then the promise overdue and missed on the clock.</summary>
-    private static (StoredCustomer State, IReadOnlyList<ModelStep> Steps) Expected(V1.InteractionEvent registration, DateTime clockAfter)
+    private static (CustomerState State, IReadOnlyList<ModelStep> Steps) Expected(V1.InteractionEvent registration, DateTime clockAfter)
     {
         var due = PromiseWire.OnTheClock(registration, clockAfter, TierPolicy.Premium);
         var id = registration.Signals.Promise.PromiseId;

@@ -23,7 +23,7 @@ public sealed class PromiseServiceTests
         PromiseWire.Registration(customerId, promiseId, now, lead);
 
     /// <summary>What the pure model says: the registration, then the promise missed on the clock.</summary>
-    private static (StoredCustomer State, ModelStep Missed) Expected(V1.InteractionEvent registration, DateTime clockAfter)
+    private static (CustomerState State, ModelStep Missed) Expected(V1.InteractionEvent registration, DateTime clockAfter)
     {
         var missed = PromiseWire.OnTheClock(registration, clockAfter, TierPolicy.Premium with { PromiseOverdueStep = false });
         return (missed.State, Assert.Single(missed.Steps));

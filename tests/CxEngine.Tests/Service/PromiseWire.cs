@@ -30,7 +30,7 @@ internal static class PromiseWire
         var promise = registration.Signals.Promise;
         var evt = new CustomerEvent(registration.EventId, Channel.Delivery, new ScoringEvent(registration.OccurredAt.ToDateTime().Ticks, EventKind.Delivery,
             new Signals { Promise = new PromiseSignal(promise.PromisedAt.ToDateTime().Ticks, 0, 0) { PromiseId = promise.PromiseId, MadeAtTicks = promise.MadeAt.ToDateTime().Ticks } }), "premium");
-        var registered = CustomerModel.Apply(new StoredCustomer(), registration.CustomerId, evt, premium, clockAfter).State;
+        var registered = CustomerModel.Apply(new CustomerState(), registration.CustomerId, evt, premium, clockAfter).State;
         return CustomerModel.ApplyDuePromises(registered, registration.CustomerId, premium, clockAfter.Ticks, clockAfter);
     }
 }

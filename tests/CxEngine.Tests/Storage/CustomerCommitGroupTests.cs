@@ -49,7 +49,7 @@ public sealed class CustomerCommitGroupTests
 
         // Hold the writer so that everything below waits for the same group commit.
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = database.Writes.RunAsync(async (_, _, _) => { await gate.Task; return 0; });
+        var held = database.Writer.RunAsync(async (_, _, _) => { await gate.Task; return 0; });
         var raised = Action(a, 1);
         var pending = new[]
         {
@@ -94,7 +94,7 @@ public sealed class CustomerCommitGroupTests
         var events = ids.Select((id, i) => new EventLogEntry(first + i, id, Now,
             new LoggedEvent(new ScoringEvent(Now.Ticks, EventKind.Contact, new Signals { Sentiment = 0.2 }), Channel.Phone, "standard",
                 new ScoreExplanation(60, 65, -5, 63.75, 70, -0.5, 66.1, 64.85)))).ToArray();
-        var state = new StoredCustomer { Tier = "standard", Score = new ScoreState(66.1, 64.85, Now.Ticks), Position = first + ids.Length - 1 };
+        var state = new CustomerState { Tier = "standard", Score = new ScoreState(66.1, 64.85, Now.Ticks), Position = first + ids.Length - 1 };
         return new CustomerCommit(customer, expectedVersion, state, events, [], WriteSnapshot: true);
     }
 

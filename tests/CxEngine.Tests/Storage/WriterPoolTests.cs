@@ -33,7 +33,7 @@ public sealed class WriterPoolTests
         // Each write enters its transaction, writes a row, then waits until the other is inside its own: with one
         // writer at a time the second would never start while the first waits, and both would time out.
         var inside = new[] { new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
-        Task<string> Write(int writer) => database.Writes.RunAsync(async (connection, transaction, ct) =>
+        Task<string> Write(int writer) => database.Writer.RunAsync(async (connection, transaction, ct) =>
         {
             await using var command = new NpgsqlCommand(
                 "INSERT INTO overlap (writer, xid) VALUES (@w, pg_current_xact_id()::text) RETURNING xid", (NpgsqlConnection)connection, (NpgsqlTransaction)transaction);

@@ -1,7 +1,7 @@
 using CxEngine.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace CxEngine.Silo.Hosting;
+namespace CxEngine.Silo.Tools;
 
 /// <summary>
 /// <c>cxengine-silo apply-schema --CxEngine:Storage:Provider=PostgreSql --CxEngine:Storage:ConnectionString="Host=…"</c>:

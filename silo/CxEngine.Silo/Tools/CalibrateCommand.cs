@@ -5,13 +5,13 @@ using CxEngine.Customers;
 using CxEngine.Policies;
 using CxEngine.Scoring;
 using CxEngine.Silo.Ingest;
+using CxEngine.Silo.Hosting;
 using CxEngine.Silo.Services;
-using CxEngine.Silo.Tools;
 using Google.Protobuf;
 using V1 = CxEngine.Contracts.V1;
 
 
-namespace CxEngine.Silo.Hosting;
+namespace CxEngine.Silo.Tools;
 
 /// <summary>
 /// <c>cxengine calibrate --events events.jsonl [--outcomes outcomes.csv] --out fitted-tier.json [--plot deciles.png]</c>:
