@@ -61,10 +61,11 @@ try
     {
         if (settings.Rate > 0)
         {
-            var due = TimeSpan.FromSeconds((double)sent / settings.Rate);
-            if (due > clock.Elapsed)
+            // The clock read once: read twice, it can pass the due time in between and the wait turn negative.
+            var wait = TimeSpan.FromSeconds((double)sent / settings.Rate) - clock.Elapsed;
+            if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(due - clock.Elapsed, stop.Token);
+                await Task.Delay(wait, stop.Token);
             }
         }
 

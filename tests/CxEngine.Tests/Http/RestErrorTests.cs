@@ -61,8 +61,13 @@ public sealed class RestErrorTests(EngineFixture fixture)
     {
         using var http = Rest.Client(_engine);
         var big = "{\"eventId\":\"" + new string('x', 2 * 1024 * 1024) + "\"}";
+        // As a client sending a large body should: headers first (Expect: 100-continue), so the engine's 413 arrives
+        // before the body is sent. A client that sends it anyway gets the 413 and a closed connection, which some
+        // stacks (HttpClient among them) report as a broken pipe while still writing.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = Rest.Json(big) };
+        request.Headers.ExpectContinue = true;
 
-        var (code, message, _) = await Rest.ErrorAsync(await http.PostAsync("/v1/events", Rest.Json(big)), HttpStatusCode.RequestEntityTooLarge);
+        var (code, message, _) = await Rest.ErrorAsync(await http.SendAsync(request), HttpStatusCode.RequestEntityTooLarge);
 
         Assert.Equal(8, code);
         Assert.Contains("is larger than the limit of 1048576 bytes (CxEngine:Limits:MaxMessageBytes)", message);
