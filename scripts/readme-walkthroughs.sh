@@ -14,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 source scripts/lib/dotnet.sh
+source scripts/lib/ports.sh
 require_dotnet
 
 # The walkthroughs use curl and jq, as the README does: installed from the OS packages when missing (as root).
@@ -29,7 +30,7 @@ if ((${#missing[@]} > 0)); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
 fi
 for port in 8080 50051 8088; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  if port_in_use "$port"; then
     echo "error: port $port is in use; the README's walkthroughs need it (stop the engine or receiver running there)" >&2
     exit 1
   fi
@@ -101,9 +102,7 @@ check replay "the scores export" "scores written to scores.csv"
 jq -e '.baseline == 60' "$work/replay/standard.json" >/dev/null || { echo "walkthrough 'replay': standard.json is not the standard tier with baseline 60" >&2; exit 1; }
 cleanup
 groups=()
-for port in 8080 50051; do
-  for _ in $(seq 1 30); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break; sleep 1; done
-done
+for port in 8080 50051; do wait_for_port_free "$port" || { echo "error: port $port still taken after the quick start's engine was stopped" >&2; exit 1; }; done
 
 # 3. The webhook walkthrough, on a fresh engine: every output the README shows must be what the commands printed.
 export CXENGINE_DATA_DIR="$work/webhook-data"

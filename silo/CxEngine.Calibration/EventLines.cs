@@ -51,11 +51,7 @@ public static class EventLines
             {
                 problem = $"{NotAnObject} ({ex.Message})";
             }
-            catch (InvalidProtocolBufferException ex)
-            {
-                problem = $"not a cx.v1 InteractionEvent in proto3 JSON: {ex.Message}";
-            }
-            catch (FormatException ex)
+            catch (Exception ex) when (ex is InvalidProtocolBufferException or FormatException)
             {
                 problem = $"not a cx.v1 InteractionEvent in proto3 JSON: {ex.Message}";
             }

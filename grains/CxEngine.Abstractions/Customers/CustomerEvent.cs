@@ -87,7 +87,10 @@ public sealed record ScoreChangeRecord(
     /// <summary>The event only registered or updated open promises: nothing was scored.</summary>
     [Id(13)] public bool Unscored { get; init; }
 
-    /// <summary>The event as it arrived (signals included), and the tier it was scored under: what an export gives back.</summary>
+    /// <summary>
+    /// The event as it arrived (signals included), and the tier it was scored under: what an export gives back. Set in a
+    /// history (<see cref="Customers.EventLogEntry.ToChange"/> with <c>asReceived</c>), not in an event's result.
+    /// </summary>
     [Id(14)] public ScoringEvent Received { get; init; }
 
     [Id(15)] public string Tier { get; init; } = "";

@@ -32,8 +32,11 @@ public sealed record EventLogEntry(
     [property: Id(2)] DateTime AppliedAt,
     [property: Id(3)] LoggedEvent Body)
 {
-    /// <summary>The entry as the read side explains it.</summary>
-    public ScoreChangeRecord ToChange()
+    /// <summary>
+    /// The entry as the read side explains it; with <paramref name="asReceived"/> also the event as it arrived and its tier,
+    /// for a history that gives events back (not for the result of every event, which has no use for them).
+    /// </summary>
+    public ScoreChangeRecord ToChange(bool asReceived = false)
     {
         var x = Body.Explanation;
         return new ScoreChangeRecord(
@@ -42,8 +45,8 @@ public sealed record EventLogEntry(
             x.ScoreBefore, x.Decay, x.ScoreAfter, x.ExpectationAfter, AppliedAt)
         {
             Unscored = x.Unscored,
-            Received = Body.Event,
-            Tier = Body.Tier,
+            Received = asReceived ? Body.Event : default,
+            Tier = asReceived ? Body.Tier : "",
         };
     }
 }

@@ -31,7 +31,7 @@ public sealed record OpenPromise(
         policy.PromiseOverdueStep && !OverdueApplied ? PromisedAtTicks + policy.PromiseOverdueAfterTicks : null;
 
     /// <summary>The next moment the engine acts on this promise by itself: overdue, then missed.</summary>
-    public long NextDueTicks(TierPolicy policy) => OverdueTicks(policy) is { } overdue && overdue < DeadlineTicks(policy) ? overdue : DeadlineTicks(policy);
+    public long NextDueTicks(TierPolicy policy) => Math.Min(OverdueTicks(policy) ?? long.MaxValue, DeadlineTicks(policy));
 
     /// <summary>
     /// The promise as the scoring step judges it: fulfilled at <paramref name="fulfilledAtTicks"/>, or (0) not kept,

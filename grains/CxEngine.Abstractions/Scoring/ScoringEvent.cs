@@ -59,8 +59,7 @@ public readonly record struct PromiseSignal(
     public bool IsRegistration => PromiseId is not null && !IsFulfilled && !Broken && !Overdue;
 
     /// <summary>True for the ids of the steps the engine applies itself (missed and overdue promises), which clients may not use.</summary>
-    public static bool IsEngineEventId(string eventId) =>
-        eventId.StartsWith(MissedEventIdPrefix, StringComparison.Ordinal) || eventId.StartsWith(OverdueEventIdPrefix, StringComparison.Ordinal);
+    public static bool IsEngineEventId(string eventId) => PromiseIdOfEngineEvent(eventId) is not null;
 
     /// <summary>The promise id of an engine step's event id (<see cref="IsEngineEventId"/>), or null for any other id.</summary>
     public static string? PromiseIdOfEngineEvent(string eventId) =>

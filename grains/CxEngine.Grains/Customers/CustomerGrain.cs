@@ -121,7 +121,7 @@ public sealed partial class CustomerGrain(
 
         var before = beforePosition <= 0 ? _state.Position + 1 : Math.Min(beforePosition, _state.Position + 1);
         var page = await store.ReadBackwardsAsync(CustomerId, before, pageSize + 1);
-        var changes = page.Take(pageSize).Select(e => e.ToChange()).ToArray();
+        var changes = page.Take(pageSize).Select(e => e.ToChange(asReceived: true)).ToArray();
         long? next = page.Count > pageSize ? page[pageSize - 1].Position : null;
         return new CustomerHistory(Snapshot(await tiers.GetAsync()), changes, next);
     }

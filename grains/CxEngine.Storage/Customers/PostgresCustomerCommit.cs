@@ -180,28 +180,24 @@ internal sealed class PostgresCustomerCommit
     public async Task WriteAsync(
         NpgsqlTransaction transaction, PostgresCommit[] commits, (bool Written, string[] Logged)[] outcomes, CancellationToken cancellationToken)
     {
-        var round = new List<int>(commits.Length);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var later = new List<int>();
+        // The n-th commit of a customer here goes to the n-th statement.
+        var rounds = new List<List<int>>(1);
+        var seen = new Dictionary<string, int>(commits.Length, StringComparer.Ordinal);
         for (var i = 0; i < commits.Length; i++)
         {
-            (seen.Add(commits[i].Commit.CustomerId) ? round : later).Add(i);
+            var customer = commits[i].Commit.CustomerId;
+            var n = seen[customer] = seen.GetValueOrDefault(customer, -1) + 1;
+            if (n == rounds.Count)
+            {
+                rounds.Add([]);
+            }
+
+            rounds[n].Add(i);
         }
 
-        while (round.Count > 0)
+        foreach (var round in rounds)
         {
             await WriteRoundAsync(transaction, commits, round, outcomes, cancellationToken);
-            (round, later) = (later, round);
-            later.Clear();
-            seen.Clear();
-            for (var k = 0; k < round.Count; k++)
-            {
-                if (!seen.Add(commits[round[k]].Commit.CustomerId))
-                {
-                    later.Add(round[k]);
-                    round.RemoveAt(k--);
-                }
-            }
         }
     }
 

@@ -322,24 +322,15 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
                 s_transactionScope.Value = new object();
                 for (var i = 0; i < batch.Count; i++)
                 {
-                    if (batch[i].Group is { } group)
+                    if (batch[i].Isolation is not { } isolation)
                     {
-                        // The writes of one group that follow one another go together; a throw fails the batch.
-                        var end = i + 1;
-                        while (end < batch.Count && ReferenceEquals(batch[end].Group, group))
-                        {
-                            end++;
-                        }
-
-                        await batch[i].RunGroupAsync(connection, transaction, batch, i, end - i, cancellationToken);
-                        i = end - 1;
+                        // A group's write takes the writes of its group that follow it along; a throw fails the batch.
+                        i += await batch[i].RunAsync(connection, transaction, batch, i, cancellationToken) - 1;
                         continue;
                     }
 
-                    // Each piece of work is all or nothing on its own; one failing does not undo the others.
-                    // A single statement is undone by SQLite itself; several need a savepoint, unless they undo
-                    // their own refusals (WriteIsolation.Batch), in which case a throw fails the whole batch.
-                    var isolation = batch[i].Isolation;
+                    // Each piece of work of its own is all or nothing; one failing does not undo the others. A single
+                    // statement is undone by SQLite itself; several need a savepoint.
                     var savepoint = _savepoints && isolation == WriteIsolation.Savepoint;
                     if (savepoint)
                     {
@@ -348,13 +339,13 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
 
                     try
                     {
-                        await batch[i].RunAsync(connection, transaction, cancellationToken);
+                        await batch[i].RunAsync(connection, transaction, batch, i, cancellationToken);
                         if (savepoint)
                         {
                             await Savepoint(connection, transaction, "RELEASE w");
                         }
                     }
-                    catch (Exception ex) when (_savepoints && isolation != WriteIsolation.Batch && ex is not SqliteException { SqliteErrorCode: 10 or 13 }) // I/O error, disk full: the whole batch fails
+                    catch (Exception ex) when (_savepoints && ex is not SqliteException { SqliteErrorCode: 10 or 13 }) // I/O error, disk full: the whole batch fails
                     {
                         if (savepoint)
                         {
@@ -596,10 +587,8 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
 
     private interface IWorkItem
     {
-        WriteIsolation Isolation { get; }
-
-        /// <summary>The group the write belongs to (<see cref="IWriteGroup{TWrite, TResult}"/>); null for work of its own.</summary>
-        object? Group { get; }
+        /// <summary>How work of its own fails alone; null for a write of a group (<see cref="IWriteGroup{TWrite, TResult}"/>), whose throw fails the batch.</summary>
+        WriteIsolation? Isolation { get; }
 
         /// <summary>When it was queued (Stopwatch timestamp).</summary>
         long Enqueued { get; }
@@ -607,10 +596,11 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
         /// <summary>The storage span it was queued under (tracing on, and a customer's commit).</summary>
         Activity? Trace { get; }
 
-        Task RunAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
-
-        /// <summary>Runs the <paramref name="count"/> writes of this one's group from <paramref name="start"/> in <paramref name="batch"/> (this one first).</summary>
-        Task RunGroupAsync(DbConnection connection, DbTransaction transaction, List<IWorkItem> batch, int start, int count, CancellationToken cancellationToken);
+        /// <summary>
+        /// Runs this write, which is <paramref name="batch"/>[<paramref name="start"/>]; a group's write runs the writes of its
+        /// group that follow it too. Returns how many writes of the batch it ran.
+        /// </summary>
+        Task<int> RunAsync(DbConnection connection, DbTransaction transaction, List<IWorkItem> batch, int start, CancellationToken cancellationToken);
 
         void Complete();
 
@@ -659,45 +649,45 @@ public sealed partial class GroupCommitWriter : IWriteQueue, IAsyncDisposable
     private sealed class WorkItem<T>(DbWork<T> work, WriteIsolation isolation, long enqueued, Activity? trace)
         : WorkItemBase<T>(enqueued, trace), IWorkItem
     {
-        public WriteIsolation Isolation => isolation;
+        public WriteIsolation? Isolation => isolation;
 
-        public object? Group => null;
-
-        public async Task RunAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        public async Task<int> RunAsync(DbConnection connection, DbTransaction transaction, List<IWorkItem> batch, int start, CancellationToken cancellationToken)
+        {
             Store(await work(connection, transaction, cancellationToken));
-
-        public Task RunGroupAsync(DbConnection connection, DbTransaction transaction, List<IWorkItem> batch, int start, int count, CancellationToken cancellationToken) =>
-            throw new InvalidOperationException("work of its own has no group");
+            return 1;
+        }
     }
 
     private sealed class GroupedItem<TWrite, TResult>(IWriteGroup<TWrite, TResult> group, TWrite write, long enqueued, Activity? trace)
         : WorkItemBase<TResult>(enqueued, trace), IWorkItem
     {
-        public WriteIsolation Isolation => WriteIsolation.Batch;
+        public WriteIsolation? Isolation => null;
 
-        public object? Group => group;
-
-        public Task RunAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
-            RunGroupAsync(connection, transaction, [this], 0, 1, cancellationToken);
-
-        public async Task RunGroupAsync(
-            DbConnection connection, DbTransaction transaction, List<IWorkItem> batch, int start, int count, CancellationToken cancellationToken)
+        public async Task<int> RunAsync(DbConnection connection, DbTransaction transaction, List<IWorkItem> batch, int start, CancellationToken cancellationToken)
         {
-            var items = new GroupedItem<TWrite, TResult>[count];
-            var writes = new TWrite[count];
-            for (var i = 0; i < count; i++)
+            var end = start + 1;
+            while (end < batch.Count && batch[end] is GroupedItem<TWrite, TResult> next && ReferenceEquals(next.Group, group))
             {
-                items[i] = (GroupedItem<TWrite, TResult>)batch[start + i];
-                writes[i] = items[i].Write;
+                end++;
             }
 
-            var results = new TResult[count];
-            await group.RunAsync(connection, transaction, writes, results, cancellationToken);
-            for (var i = 0; i < count; i++)
+            var writes = new TWrite[end - start];
+            for (var i = 0; i < writes.Length; i++)
             {
-                items[i].Store(results[i]);
+                writes[i] = ((GroupedItem<TWrite, TResult>)batch[start + i]).Write;
             }
+
+            var results = new TResult[writes.Length];
+            await group.RunAsync(connection, transaction, writes, results, cancellationToken);
+            for (var i = 0; i < results.Length; i++)
+            {
+                ((GroupedItem<TWrite, TResult>)batch[start + i]).Store(results[i]);
+            }
+
+            return writes.Length;
         }
+
+        private IWriteGroup<TWrite, TResult> Group => group;
 
         private TWrite Write => write;
     }

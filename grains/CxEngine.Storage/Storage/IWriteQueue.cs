@@ -13,22 +13,16 @@ public enum WriteIsolation
 
     /// <summary>Several statements that must stand or fall together: on SQLite each runs under a savepoint of its own.</summary>
     Savepoint = 1,
-
-    /// <summary>
-    /// Several statements that refuse by returning values (ON CONFLICT DO NOTHING, a version that does not match) and
-    /// take back their own rows when they refuse, so they do not throw unless the database fails. No savepoint: on
-    /// SQLite one costs two more statements per write and a copy of every page the write touches (measured on the
-    /// customers' commits, the writer's hottest work). If such work throws anyway, the whole batch is rolled back and
-    /// every write in it answered as not stored, as on PostgreSQL.
-    /// </summary>
-    Batch = 2,
 }
 
 /// <summary>
 /// Writes of one kind that the writer runs together: the writes of a group that follow one another in a group commit
 /// reach <see cref="RunAsync"/> in one call, so the database can take them in one statement (on PostgreSQL one round
-/// trip and one parse for the lot instead of one per write). A throw fails the whole group commit
-/// (<see cref="WriteIsolation.Batch"/>): refusals come back as results.
+/// trip and one parse for the lot instead of one per write). Refusals (ON CONFLICT DO NOTHING, a version that does
+/// not match) come back as results, with the rows of the refused write taken back, so no savepoint is needed: on
+/// SQLite one costs two more statements per write and a copy of every page the write touches (measured on the
+/// customers' commits, the writer's hottest work). A throw fails the whole group commit, and every write in it is
+/// answered as not stored, as on PostgreSQL.
 /// </summary>
 public interface IWriteGroup<TWrite, TResult>
 {

@@ -98,7 +98,7 @@ public static partial class RestBodies
         foreach (var property in json.EnumerateObject())
         {
             var field = type.Fields.InFieldNumberOrder().FirstOrDefault(f => f.JsonName == property.Name || f.Name == property.Name);
-            var fieldPath = path.Length == 0 ? ToSnake(property.Name, field) : $"{path}.{ToSnake(property.Name, field)}";
+            var fieldPath = path.Length == 0 ? ProtoName(property.Name, field) : $"{path}.{ProtoName(property.Name, field)}";
             if (field is null)
             {
                 return (fieldPath, $"{type.Name} has no field '{property.Name}' (fields: {string.Join(", ", type.Fields.InFieldNumberOrder().Select(f => f.JsonName))})");
@@ -207,7 +207,7 @@ public static partial class RestBodies
     }
 
     /// <summary>The field's name as gRPC's answers give it (proto names, snake_case).</summary>
-    private static string ToSnake(string jsonName, FieldDescriptor? field) => field?.Name ?? jsonName;
+    private static string ProtoName(string jsonName, FieldDescriptor? field) => field?.Name ?? jsonName;
 
     private static string FirstSentence(string message)
     {

@@ -151,25 +151,16 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
             return new FieldError("signals.sentiment", $"must be a finite number between -1 and 1, got {Format(s.Sentiment)}");
         }
 
-        var conductCount = 0;
+        // Each issue counts once however often it is named: a bit per issue, the count the bits set.
         ushort conductKinds = 0;
-        if (s.ConductIssues.Count > 0)
+        foreach (var issue in s.ConductIssues)
         {
-            Span<bool> seen = stackalloc bool[16];
-            foreach (var issue in s.ConductIssues)
+            if (issue == V1.ConductIssue.Unspecified || !System.Enum.IsDefined(issue))
             {
-                if (issue == V1.ConductIssue.Unspecified || !System.Enum.IsDefined(issue))
-                {
-                    return new FieldError("signals.conduct_issues", $"unknown conduct issue {(int)issue}");
-                }
-
-                if (!seen[(int)issue])
-                {
-                    seen[(int)issue] = true;
-                    conductCount++;
-                    conductKinds |= (ushort)(1 << (int)issue);
-                }
+                return new FieldError("signals.conduct_issues", $"unknown conduct issue {(int)issue}");
             }
+
+            conductKinds |= (ushort)(1 << (int)issue);
         }
 
         PromiseSignal? promise = null;
@@ -192,7 +183,7 @@ public sealed class EventValidation(TimeProvider clock, int maxClockSkewSeconds)
             WaitSeconds = s.HasWaitSeconds ? s.WaitSeconds : null,
             Sentiment = s.HasSentiment ? s.Sentiment : null,
             Promise = promise,
-            ConductIssueCount = conductCount,
+            ConductIssueCount = System.Numerics.BitOperations.PopCount(conductKinds),
             ConductIssueKinds = conductKinds,
         };
         return null;

@@ -115,9 +115,9 @@ public sealed class ScoresService(IGrainFactory grains, CustomerStore customers,
 
         if (entries.Count > pageSize)
         {
-            // The same gap the query ordered by: the baseline it was given, less the score.
+            // The same gap the query ordered by: the tier's baseline, less the score.
             var lastEntry = entries[pageSize - 1];
-            var gap = baselines.First(b => b.Name == lastEntry.Tier).Baseline - lastEntry.Score;
+            var gap = catalog.FindOrDefault(lastEntry.Tier).Baseline - lastEntry.Score;
             response.NextPageToken = PageTokens.Encode(gap.ToString("R", System.Globalization.CultureInfo.InvariantCulture), lastEntry.CustomerId);
         }
 

@@ -4,12 +4,11 @@ using CxEngine.Calibration.Olist;
 using CxEngine.Customers;
 using CxEngine.Policies;
 using CxEngine.Scoring;
-using CxEngine.Silo.Ingest;
 using CxEngine.Silo.Hosting;
+using CxEngine.Silo.Ingest;
 using CxEngine.Silo.Services;
 using Google.Protobuf;
 using V1 = CxEngine.Contracts.V1;
-
 
 namespace CxEngine.Silo.Tools;
 

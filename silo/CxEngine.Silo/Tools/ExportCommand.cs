@@ -35,14 +35,15 @@ public static class ExportCommand
     public static async Task<int> RunAsync(string[] args)
     {
         var parsed = ToolArguments.Parse(args);
-        if (parsed.Positionals is not [var what] || what is not ("scores" or "actions" or "events" or "history")
-            || parsed.Get("format", what == "events" ? "jsonl" : "csv") is not ("csv" or "jsonl") || parsed.Get("out") is null)
+        var what = parsed.Positionals is [var verb] ? verb : "";
+        var format = parsed.Get("format", what == "events" ? "jsonl" : "csv");
+        if (what is not ("scores" or "actions" or "events" or "history") || format is not ("csv" or "jsonl") || parsed.Get("out") is null)
         {
             await Console.Error.WriteLineAsync("usage: cxengine export scores|actions|events|history --format csv|jsonl [--customer ID] [--tier T] --out FILE [--url URL] [--api-key KEY]");
             return 2;
         }
 
-        if (what == "events" && parsed.Get("format", "jsonl") != "jsonl")
+        if (what == "events" && format != "jsonl")
         {
             await Console.Error.WriteLineAsync("export events writes JSON lines (--format jsonl), the form import and calibrate --events read; the explained changes as CSV: export history --format csv");
             return 2;
@@ -50,7 +51,7 @@ public static class ExportCommand
 
         try
         {
-            await ExportAsync(what, parsed.Get("format", what == "events" ? "jsonl" : "csv"), parsed.Get("customer"), parsed.Get("tier"), parsed.Get("out")!,
+            await ExportAsync(what, format, parsed.Get("customer"), parsed.Get("tier"), parsed.Get("out")!,
                 EngineConnection.From(parsed), ToolConsole.Create(), CancellationToken.None);
             return 0;
         }

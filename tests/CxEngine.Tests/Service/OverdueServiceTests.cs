@@ -1,7 +1,6 @@
 using CxEngine.Customers;
 using CxEngine.Scoring;
 using CxEngine.Storage;
-using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using V1 = CxEngine.Contracts.V1;
@@ -55,23 +54,13 @@ public sealed class OverdueServiceTests
         var history = await engine.Scores.GetHistoryAsync(new V1.GetHistoryRequest { CustomerId = customer });
         Assert.Equal(["promise-missed:callback-1", "promise-overdue:callback-1", registration.EventId], history.Changes.Select(c => c.EventId));
         Assert.Equal(25, history.Changes[1].Experience);
-        var change = history.Changes[0];
-        Assert.Equal(V1.EventKind.Delivery, change.Kind);
-        Assert.Equal(0, change.Experience);
-        Assert.Equal(new DateTime(missed.Body.Event.OccurredAtTicks, DateTimeKind.Utc), change.OccurredAt.ToDateTime());
+        PromiseWire.AssertMissedStep(history.Changes[0], missed);
         Assert.Equal(expected.Score.Score, history.Score.Score, 9);
         Assert.Equal(expected.Score.Expectation, history.Score.Expectation, 9);
         // Felt at once: the overdue step raises the action, before the promise is missed.
         Assert.Equal((V1.ActionChange.Raised, "promise-overdue:callback-1"), (raised.Change, raised.TriggerEventId));
         Assert.Equal(raised.ActionId, history.Score.OpenAction.ActionId);
 
-        // Each promise is scored once: a late report of the callback scores nothing more.
-        var late = registration.Clone();
-        late.EventId = "callback-done";
-        late.Signals.Promise.FulfilledAt = Timestamp.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        late.OccurredAt = late.Signals.Promise.FulfilledAt;
-        var afterLate = await engine.Ingest.RecordEventAsync(late);
-        Assert.True(afterLate.Change.Unscored);
-        Assert.Equal(expected.Score.Score, afterLate.Score.Score, 9);
+        await PromiseWire.AssertALateReportScoresNothingAsync(engine, registration, clock.GetUtcNow().UtcDateTime, expected.Score.Score);
     }
 }

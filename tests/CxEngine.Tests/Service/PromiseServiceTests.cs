@@ -57,23 +57,13 @@ public sealed class PromiseServiceTests
         var (expected, missed) = Expected(registration, clock.GetUtcNow().UtcDateTime);
         var history = await engine.Scores.GetHistoryAsync(new V1.GetHistoryRequest { CustomerId = customer });
         Assert.Equal(["promise-missed:callback-1", registration.EventId], history.Changes.Select(c => c.EventId));
-        var change = history.Changes[0];
-        Assert.Equal(V1.EventKind.Delivery, change.Kind);
-        Assert.Equal(0, change.Experience);
-        Assert.Equal(new DateTime(missed.Body.Event.OccurredAtTicks, DateTimeKind.Utc), change.OccurredAt.ToDateTime());
+        PromiseWire.AssertMissedStep(history.Changes[0], missed);
         Assert.Equal(expected.Score.Score, history.Score.Score, 9);
         Assert.Equal(expected.Score.Expectation, history.Score.Expectation, 9);
         Assert.Equal((V1.ActionChange.Raised, "promise-missed:callback-1"), (raised.Change, raised.TriggerEventId));
         Assert.Equal(raised.ActionId, history.Score.OpenAction.ActionId);
 
-        // Each promise is scored once: a late report of the callback scores nothing more.
-        var late = registration.Clone();
-        late.EventId = "callback-done";
-        late.Signals.Promise.FulfilledAt = Timestamp.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        late.OccurredAt = late.Signals.Promise.FulfilledAt;
-        var afterLate = await engine.Ingest.RecordEventAsync(late);
-        Assert.True(afterLate.Change.Unscored);
-        Assert.Equal(expected.Score.Score, afterLate.Score.Score, 9);
+        await PromiseWire.AssertALateReportScoresNothingAsync(engine, registration, clock.GetUtcNow().UtcDateTime, expected.Score.Score);
     }
 
     [Fact]

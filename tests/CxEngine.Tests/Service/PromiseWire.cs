@@ -33,4 +33,24 @@ internal static class PromiseWire
         var registered = CustomerModel.Apply(new CustomerState(), registration.CustomerId, evt, premium, clockAfter).State;
         return CustomerModel.ApplyDuePromises(registered, registration.CustomerId, premium, clockAfter.Ticks, clockAfter);
     }
+
+    /// <summary>The history's entry of the missed step is the model's: a DELIVERY of experience 0 at the deadline.</summary>
+    public static void AssertMissedStep(V1.ScoreChange change, ModelStep missed)
+    {
+        Assert.Equal(V1.EventKind.Delivery, change.Kind);
+        Assert.Equal(0, change.Experience);
+        Assert.Equal(new DateTime(missed.Body.Event.OccurredAtTicks, DateTimeKind.Utc), change.OccurredAt.ToDateTime());
+    }
+
+    /// <summary>Each promise is scored once: a late report of it, at <paramref name="at"/>, scores nothing more.</summary>
+    public static async Task AssertALateReportScoresNothingAsync(EngineHost engine, V1.InteractionEvent registration, DateTime at, double score)
+    {
+        var late = registration.Clone();
+        late.EventId = "callback-done";
+        late.Signals.Promise.FulfilledAt = Timestamp.FromDateTime(at);
+        late.OccurredAt = late.Signals.Promise.FulfilledAt;
+        var afterLate = await engine.Ingest.RecordEventAsync(late);
+        Assert.True(afterLate.Change.Unscored);
+        Assert.Equal(score, afterLate.Score.Score, 9);
+    }
 }
