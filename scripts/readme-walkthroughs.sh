@@ -4,7 +4,8 @@
 #   1. "Quick start with the samples": the engine, the simulator and the CRM client;
 #   2. "Replay: re-score, import, export": against the quick start's engine, still running with its data;
 #   3. "From curl to a signed webhook": its own fresh engine and receiver; every `# {...}` output line shown in the
-#      README after a command must be what the command printed, and the receiver must print the three entries shown.
+#      README after a command must be what the command printed, and the receiver must print the three entries shown;
+#   4. "Tenants: one engine for many businesses": its own fresh engine with three keys, every output shown checked.
 # Each block is taken from README.md (the first ```bash block after its heading) and run unchanged, from the
 # checkout's root for the first and third and from a scratch folder inside the checkout (artifacts/, git-ignored)
 # for the replay, whose files land in the current folder. Each engine gets a data folder of its own
@@ -114,5 +115,18 @@ while IFS= read -r expected; do
   check webhook "a line the README says the receiver printed" "$expected"
 done < <(block "### From curl to a signed webhook" | sed -n 's/^#   \(#[0-9].*\)$/\1/p')
 check webhook "the delivery state" '"lastError":""'
+cleanup
+groups=()
+for port in 8080 50051; do wait_for_port_free "$port" || { echo "error: port $port still taken after the webhook walkthrough's engine was stopped" >&2; exit 1; }; done
 
-echo "walkthroughs: quick start, replay and webhook ran as README.md writes them; every checked output matched"
+# 4. Two tenants on one engine, with curl: every `# {...}` output the README shows must be what the commands printed.
+export CXENGINE_DATA_DIR="$work/tenants-data"
+run_block tenants "### Tenants: one engine for many businesses" "$root"
+expected_count=0
+while IFS= read -r expected; do
+  check tenants "an output the README shows" "$expected"
+  expected_count=$((expected_count + 1))
+done < <(block "### Tenants: one engine for many businesses" | sed -n 's/^# \({.*}\)$/\1/p')
+((expected_count == 8)) || { echo "walkthrough 'tenants': expected 8 shown outputs in the README block, found $expected_count" >&2; exit 1; }
+
+echo "walkthroughs: quick start, replay, webhook and tenants ran as README.md writes them; every checked output matched"

@@ -43,10 +43,12 @@ public sealed class EngineMetrics : IDisposable
 
     public void Acknowledged(TimeSpan elapsed) => _ack.Record(elapsed.TotalMilliseconds);
 
+    /// <summary>An action changed; counted by tenant too (action changes are a few per hundred events, so the label is cheap there).</summary>
     public void Action(RecoveryActionRecord action) => _actions.Add(1,
         new KeyValuePair<string, object?>("change", action.Change.ToString().ToLowerInvariant()),
         new KeyValuePair<string, object?>("tier", action.Tier),
-        new KeyValuePair<string, object?>("severity", action.Severity.ToString().ToLowerInvariant()));
+        new KeyValuePair<string, object?>("severity", action.Severity.ToString().ToLowerInvariant()),
+        new KeyValuePair<string, object?>("tenant", Tenants.TenantOf(action.CustomerId)));
 
     /// <summary>Reports the number of watchers whenever metrics are collected.</summary>
     public void ObserveWatchers(Func<int> watchers) =>

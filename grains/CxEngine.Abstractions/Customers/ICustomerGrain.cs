@@ -50,7 +50,19 @@ public interface ICustomerGrain : IGrainWithStringKey
     /// </summary>
     [Alias("ApplyDuePromises")]
     Task<int> ApplyDuePromisesAsync();
+
+    /// <summary>
+    /// Erases the customer (API.md, version 3): its event log, row and snapshot, its actions, and its entries in the
+    /// action log (redacted; their sequences stay). The activation leaves memory; a later event starts a new customer.
+    /// Null when storage holds nothing of the customer.
+    /// </summary>
+    [Alias("Erase")]
+    Task<CustomerErasure?> EraseAsync();
 }
+
+/// <summary>What an erasure removed.</summary>
+[GenerateSerializer, Immutable, Alias("cx.CustomerErasure")]
+public sealed record CustomerErasure([property: Id(0)] long EventsErased, [property: Id(1)] long ActionsErased);
 
 [GenerateSerializer, Immutable, Alias("cx.CustomerHistory")]
 public sealed record CustomerHistory(

@@ -2,12 +2,13 @@ using CxEngine.Scoring;
 
 namespace CxEngine.Policies;
 
-/// <summary>All tier policies at one version. Immutable: a change makes a new catalog.</summary>
+/// <summary>A tenant's tier policies at one version. Immutable: a change makes a new catalog.</summary>
 [GenerateSerializer, Immutable, Alias("cx.TierCatalog")]
 public sealed record TierCatalog(
     [property: Id(0)] long Version,
     [property: Id(1)] string DefaultTier,
-    [property: Id(2)] IReadOnlyList<TierPolicy> Tiers)
+    [property: Id(2)] IReadOnlyList<TierPolicy> Tiers,
+    [property: Id(3)] string Tenant = Customers.Tenants.Default)
 {
     public TierPolicy? Find(string name)
     {
@@ -29,11 +30,15 @@ public sealed record TierCatalog(
     public string KnownNames => string.Join(", ", Tiers.Select(t => t.Name).Order(StringComparer.Ordinal));
 }
 
-/// <summary>The cluster's one catalog of tier policies, persisted.</summary>
+/// <summary>A tenant's one catalog of tier policies in the cluster, persisted; a new tenant's starts from the configured tiers.</summary>
 [Alias("cx.ITierCatalogGrain")]
 public interface ITierCatalogGrain : IGrainWithStringKey
 {
+    /// <summary>The default tenant's catalog (the key of the one catalog from before tenants).</summary>
     public const string Key = "tiers";
+
+    /// <summary>The catalog grain's key for a tenant.</summary>
+    public static string KeyOf(string tenant) => Customers.Tenants.Key(tenant, Key);
 
     [Alias("Get"), ReadOnly]
     Task<TierCatalog> GetAsync();

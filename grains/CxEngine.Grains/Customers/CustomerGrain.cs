@@ -42,7 +42,10 @@ public sealed partial class CustomerGrain(
     // Whether this activation has taken events: one activated only for a re-score leaves memory after it.
     private bool _ingesting;
 
+    // The customer's key (Tenants): its tenant and id in one string, as storage and action ids carry it.
     private string CustomerId => this.GetPrimaryKeyString();
+
+    private string Tenant => field ??= Tenants.TenantOf(CustomerId);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken) => LoadAsync();
 
@@ -107,7 +110,7 @@ public sealed partial class CustomerGrain(
             return null;
         }
 
-        return Snapshot(await tiers.GetAsync());
+        return Snapshot(await tiers.GetAsync(Tenant, null));
     }
 
     public async Task<CustomerHistory?> GetHistoryAsync(int pageSize, long beforePosition)
@@ -123,13 +126,13 @@ public sealed partial class CustomerGrain(
         var page = await store.ReadBackwardsAsync(CustomerId, before, pageSize + 1);
         var changes = page.Take(pageSize).Select(e => e.ToChange(asReceived: true)).ToArray();
         long? next = page.Count > pageSize ? page[pageSize - 1].Position : null;
-        return new CustomerHistory(Snapshot(await tiers.GetAsync()), changes, next);
+        return new CustomerHistory(Snapshot(await tiers.GetAsync(Tenant, null)), changes, next);
     }
 
     public async Task<CustomerSnapshot> SetTierAsync(string tier)
     {
         ThrowIfStale();
-        var catalog = await tiers.GetAsync(tier);
+        var catalog = await tiers.GetAsync(Tenant, tier);
         var policy = catalog.Find(tier) ?? throw new UnknownTierException(tier, catalog.KnownNames);
         if (CustomerLifecycle.SetTier(_state, policy) is { } next)
         {
@@ -159,7 +162,7 @@ public sealed partial class CustomerGrain(
     public async Task MarkOverdueAsync(string actionId)
     {
         ThrowIfStale();
-        var catalog = await tiers.GetAsync();
+        var catalog = await tiers.GetAsync(Tenant, null);
         var policy = catalog.FindOrDefault(_state.OpenAction?.Tier ?? _state.Tier);
         if (CustomerLifecycle.MarkOverdue(_state, actionId, policy, Now) is not { Change: { } overdue } result)
         {
@@ -180,7 +183,7 @@ public sealed partial class CustomerGrain(
             return 0;
         }
 
-        var policy = (await tiers.GetAsync()).FindOrDefault(_state.Tier);
+        var policy = (await tiers.GetAsync(Tenant, null)).FindOrDefault(_state.Tier);
         var now = Now;
         var result = CustomerModel.ApplyDuePromises(_state, CustomerId, policy, now.Ticks, now);
         if (result.Steps.Count == 0)
@@ -215,6 +218,24 @@ public sealed partial class CustomerGrain(
         return logged.Count;
     }
 
+    public async Task<CustomerErasure?> EraseAsync()
+    {
+        ThrowIfStale();
+        var erased = await store.EraseAsync(CustomerId);
+        // Nothing of the customer is left to snapshot on the way out, and no id to remember: the next event starts anew.
+        _state = new CustomerState();
+        _version = 0;
+        _snapshotPosition = 0;
+        _recent = new RecentEventIds(_limits.RecentEventIds);
+        DeactivateOnIdle();
+        if (erased is not null)
+        {
+            LogErased(logger, CustomerId, erased.EventsErased, erased.ActionsErased);
+        }
+
+        return erased;
+    }
+
     private DateTime Now => clock.GetUtcNow().UtcDateTime;
 
     /// <summary>
@@ -223,7 +244,7 @@ public sealed partial class CustomerGrain(
     /// </summary>
     private async Task<PendingBatch> ApplyInMemoryAsync(IReadOnlyList<CustomerEvent> events)
     {
-        var catalog = await tiers.GetAsync();
+        var catalog = await tiers.GetAsync(Tenant, null);
         var outcomes = new EventOutcome[events.Count];
         var logged = new List<EventLogEntry>(events.Count);
         var actions = new List<RecoveryActionRecord>();
@@ -243,7 +264,7 @@ public sealed partial class CustomerGrain(
             var tierName = evt.Tier ?? _state.Tier ?? catalog.DefaultTier;
             if (catalog.Find(tierName) is null)
             {
-                catalog = await tiers.GetAsync(tierName);
+                catalog = await tiers.GetAsync(Tenant, tierName);
             }
 
             if (catalog.Find(tierName) is not { } policy)
@@ -348,7 +369,7 @@ public sealed partial class CustomerGrain(
     private async Task<CommitResult> CommitAsync(IReadOnlyList<EventLogEntry> logged, IReadOnlyList<RecoveryActionRecord> actions, bool writeSnapshot)
     {
         // The earliest open-promise deadline goes into the customer's row: the index the promise sweep reads.
-        var promiseDue = _state.OpenPromises.IsDefaultOrEmpty ? null : CustomerModel.NextDeadlineTicks(_state, (await tiers.GetAsync()).FindOrDefault(_state.Tier));
+        var promiseDue = _state.OpenPromises.IsDefaultOrEmpty ? null : CustomerModel.NextDeadlineTicks(_state, (await tiers.GetAsync(Tenant, null)).FindOrDefault(_state.Tier));
         var result = await store.CommitAsync(new CustomerCommit(CustomerId, _version, _state, logged, actions, writeSnapshot, promiseDue), Now);
         _version = result.Version;
         if (writeSnapshot || result.Version == 1)
@@ -499,6 +520,9 @@ public sealed partial class CustomerGrain(
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Recovery action {ActionId} overdue: escalated from {From} to {To}")]
     private static partial void LogActionOverdue(ILogger logger, string actionId, Severity from, Severity to);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Customer {CustomerId} erased: {Events} log entries, {Actions} actions")]
+    private static partial void LogErased(ILogger logger, string customerId, long events, long actions);
 
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Writing customer {CustomerId}'s snapshot at deactivation failed; the log still holds every event")]
     private static partial void LogSnapshotFailed(ILogger logger, Exception exception, string customerId);

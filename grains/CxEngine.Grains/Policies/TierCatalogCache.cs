@@ -1,11 +1,14 @@
+using System.Collections.Concurrent;
+using CxEngine.Customers;
 using Microsoft.Extensions.Logging;
 
 namespace CxEngine.Policies;
 
 /// <summary>
-/// This silo's copy of the tier catalog, so a customer grain reads its policy without a grain call.
-/// The catalog grain pushes every new version to it; a renewal loop keeps the subscription alive and
-/// re-reads the catalog, so a lost notification is corrected within <see cref="SubscriptionLifetime"/>/2.
+/// This silo's copy of each tenant's tier catalog, so a customer grain reads its policy without a grain call.
+/// A tenant's catalog is loaded on its first use (the default tenant's at start); its catalog grain pushes every new
+/// version here; a renewal loop keeps the subscriptions alive and re-reads the catalogs, so a lost notification is
+/// corrected within <see cref="SubscriptionLifetime"/>/2.
 /// </summary>
 public sealed partial class TierCatalogCache(IGrainFactory grains, ILogger<TierCatalogCache> logger)
     : ITierCatalogObserver, ILifecycleParticipant<ISiloLifecycle>, IDisposable
@@ -13,40 +16,45 @@ public sealed partial class TierCatalogCache(IGrainFactory grains, ILogger<TierC
     public static readonly TimeSpan SubscriptionLifetime = TimeSpan.FromMinutes(2);
 
     private readonly CancellationTokenSource _stopping = new();
-    private readonly SemaphoreSlim _loading = new(1, 1);
-    private TierCatalog? _catalog;
+    private readonly ConcurrentDictionary<string, Held> _tenants = new(StringComparer.Ordinal);
     private ITierCatalogObserver? _self;
     private Task _renewal = Task.CompletedTask;
-    private long _lastMissReload = long.MinValue / 2;
 
     private const long MissReloadIntervalMs = 250;
 
     /// <summary>
-    /// The catalog this silo holds. Naming a tier the held catalog does not know re-reads the catalog
+    /// The default tenant's catalog this silo holds (see <see cref="GetAsync(string, string?)"/>).
+    /// </summary>
+    public ValueTask<TierCatalog> GetAsync(string? tier = null) => GetAsync(Tenants.Default, tier);
+
+    /// <summary>
+    /// The tenant's catalog this silo holds. Naming a tier the held catalog does not know re-reads the catalog
     /// first, so a tier created a moment ago on another silo is found.
     /// </summary>
-    public ValueTask<TierCatalog> GetAsync(string? tier = null)
+    public ValueTask<TierCatalog> GetAsync(string tenant, string? tier)
     {
-        if (_catalog is { } catalog && (string.IsNullOrEmpty(tier) || catalog.Find(tier) is not null))
+        if (_tenants.TryGetValue(tenant, out var held) && held.Catalog is { } catalog
+            && (string.IsNullOrEmpty(tier) || catalog.Find(tier) is not null))
         {
             return new(catalog);
         }
 
-        return new(LoadAsync(tier));
+        return new(LoadAsync(tenant, tier));
     }
 
-    /// <summary>Takes a catalog read elsewhere (an upsert on this silo), if it is newer than the one held.</summary>
+    /// <summary>Takes a catalog read elsewhere (an upsert on this silo), if it is newer than the one held for its tenant.</summary>
     public void Offer(TierCatalog catalog)
     {
+        var held = _tenants.GetOrAdd(catalog.Tenant, static _ => new Held());
         while (true)
         {
-            var current = _catalog;
+            var current = held.Catalog;
             if (current is not null && current.Version >= catalog.Version)
             {
                 return;
             }
 
-            if (Interlocked.CompareExchange(ref _catalog, catalog, current) == current)
+            if (Interlocked.CompareExchange(ref held.Catalog, catalog, current) == current)
             {
                 return;
             }
@@ -65,7 +73,7 @@ public sealed partial class TierCatalogCache(IGrainFactory grains, ILogger<TierC
     private async Task OnStartAsync(CancellationToken cancellationToken)
     {
         _self = grains.CreateObjectReference<ITierCatalogObserver>(this);
-        await RefreshAsync();
+        await RefreshAsync(Tenants.Default);
         _renewal = RenewLoopAsync(_stopping.Token);
     }
 
@@ -79,32 +87,40 @@ public sealed partial class TierCatalogCache(IGrainFactory grains, ILogger<TierC
         }
     }
 
-    private async Task<TierCatalog> LoadAsync(string? tier)
+    private async Task<TierCatalog> LoadAsync(string tenant, string? tier)
     {
-        await _loading.WaitAsync();
+        var held = _tenants.GetOrAdd(tenant, static _ => new Held());
+        await held.Loading.WaitAsync();
         try
         {
-            if (_catalog is { } loaded && (string.IsNullOrEmpty(tier) || loaded.Find(tier) is not null
-                || Environment.TickCount64 - _lastMissReload < MissReloadIntervalMs))
+            if (held.Catalog is { } loaded && (string.IsNullOrEmpty(tier) || loaded.Find(tier) is not null
+                || Environment.TickCount64 - held.LastMissReload < MissReloadIntervalMs))
             {
                 // Known now, or re-read a moment ago: a stream of made-up tier names must not hammer the catalog grain.
                 return loaded;
             }
 
-            var catalog = await grains.GetGrain<ITierCatalogGrain>(ITierCatalogGrain.Key).GetAsync();
-            _lastMissReload = Environment.TickCount64;
-            Offer(catalog);
-            return _catalog!;
+            var first = held.Catalog is null;
+            var catalog = grains.GetGrain<ITierCatalogGrain>(ITierCatalogGrain.KeyOf(tenant));
+            if (first && _self is not null)
+            {
+                // A tenant this silo had not served yet: hear of its changes from now on (the renewal loop keeps it).
+                await catalog.SubscribeAsync(_self);
+            }
+
+            Offer(await catalog.GetAsync());
+            held.LastMissReload = Environment.TickCount64;
+            return held.Catalog!;
         }
         finally
         {
-            _loading.Release();
+            held.Loading.Release();
         }
     }
 
-    private async Task RefreshAsync()
+    private async Task RefreshAsync(string tenant)
     {
-        var catalog = grains.GetGrain<ITierCatalogGrain>(ITierCatalogGrain.Key);
+        var catalog = grains.GetGrain<ITierCatalogGrain>(ITierCatalogGrain.KeyOf(tenant));
         if (_self is not null)
         {
             await catalog.SubscribeAsync(_self);
@@ -118,13 +134,16 @@ public sealed partial class TierCatalogCache(IGrainFactory grains, ILogger<TierC
         using var timer = new PeriodicTimer(SubscriptionLifetime / 2);
         while (await timer.WaitForNextTickAsync(cancellationToken))
         {
-            try
+            foreach (var tenant in _tenants.Keys)
             {
-                await RefreshAsync();
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogRenewFailed(logger, ex);
+                try
+                {
+                    await RefreshAsync(tenant);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogRenewFailed(logger, ex, tenant);
+                }
             }
         }
     }
@@ -132,9 +151,22 @@ public sealed partial class TierCatalogCache(IGrainFactory grains, ILogger<TierC
     public void Dispose()
     {
         _stopping.Dispose();
-        _loading.Dispose();
+        foreach (var held in _tenants.Values)
+        {
+            held.Dispose();
+        }
     }
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Renewing the tier catalog subscription failed; will retry")]
-    private static partial void LogRenewFailed(ILogger logger, Exception exception);
+    /// <summary>One tenant's catalog as this silo holds it.</summary>
+    private sealed class Held : IDisposable
+    {
+        public TierCatalog? Catalog;
+        public long LastMissReload = long.MinValue / 2;
+        public readonly SemaphoreSlim Loading = new(1, 1);
+
+        public void Dispose() => Loading.Dispose();
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Renewing the tier catalog subscription of tenant {Tenant} failed; will retry")]
+    private static partial void LogRenewFailed(ILogger logger, Exception exception, string tenant);
 }

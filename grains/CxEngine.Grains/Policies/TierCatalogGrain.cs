@@ -15,7 +15,7 @@ public sealed class TierCatalogState
 }
 
 /// <summary>
-/// The one persisted catalog of tier policies. Starts from configuration, takes run-time upserts,
+/// A tenant's one persisted catalog of tier policies (keyed <see cref="ITierCatalogGrain.KeyOf"/>). Starts from configuration, takes run-time upserts,
 /// and tells every silo's <see cref="TierCatalogCache"/> about each new version.
 /// </summary>
 public sealed partial class TierCatalogGrain(
@@ -91,7 +91,8 @@ public sealed partial class TierCatalogGrain(
     private TierCatalog Build() => new(
         state.State.Version,
         options.Value.DefaultTier,
-        [.. state.State.Tiers.OrderBy(t => t.Name, StringComparer.Ordinal)]);
+        [.. state.State.Tiers.OrderBy(t => t.Name, StringComparer.Ordinal)],
+        Customers.Tenants.TenantOf(this.GetPrimaryKeyString()));
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Tier {Tier} upserted; catalog is now at version {Version}")]
     private static partial void LogTierUpserted(ILogger logger, string tier, long version);

@@ -345,20 +345,23 @@ public sealed partial class CustomerStore(
         }, CancellationToken.None);
 
     /// <summary>
-    /// A page of customers' standing rows in customer-id order after <paramref name="afterCustomerId"/>, with
+    /// A page of a tenant's customers' standing rows in key order after <paramref name="afterCustomerId"/> (a key), with
     /// their open actions: what an export reads, without activating a single customer.
     /// </summary>
-    public Task<IReadOnlyList<CustomerStanding>> ReadStandingsAsync(string? tier, string afterCustomerId, int limit, CancellationToken cancellationToken = default) =>
+    public Task<IReadOnlyList<CustomerStanding>> ReadStandingsAsync(
+        string tenant, string? tier, string afterCustomerId, int limit, CancellationToken cancellationToken = default) =>
         database.ReadAsync<IReadOnlyList<CustomerStanding>>(async (connection, ct) =>
         {
+            var (inTenant, tenantKey) = Tenants.SqlFilter("c.customer_id", tenant);
             await using var command = connection.CreateCommand();
             command.CommandText = $"""
                 SELECT {StandingColumns}
                 FROM cx_customers c LEFT JOIN cx_actions a ON a.action_id = c.open_action_id
-                WHERE c.customer_id > @after {(tier is null ? "" : "AND c.tier = @tier")}
+                WHERE c.customer_id > @after AND {inTenant} {(tier is null ? "" : "AND c.tier = @tier")}
                 ORDER BY c.customer_id LIMIT @limit
                 """;
             command.AddParameter("after", afterCustomerId, DbType.String);
+            command.AddParameter(tenantKey.Name, tenantKey.Value, DbType.String);
             if (tier is not null)
             {
                 command.AddParameter("tier", tier, DbType.String);
@@ -390,25 +393,27 @@ public sealed partial class CustomerStore(
         }, cancellationToken);
 
     /// <summary>
-    /// Customers below their tier's baseline, furthest below first, keyset-paged on (gap, customer id), in one query:
+    /// A tenant's customers below their tier's baseline, furthest below first, keyset-paged on (gap, customer id), in one query:
     /// each tier's customers under its baseline come from the (tier, score) index, and the open action comes along in
     /// the same query. The baselines are today's, so the list follows a tier change at once.
     /// </summary>
     public Task<IReadOnlyList<CustomerStanding>> ListAtRiskAsync(
-        IReadOnlyList<(string Tier, double Baseline)> tiers, (double Gap, string CustomerId)? after, int limit, CancellationToken cancellationToken = default)
+        string tenant, IReadOnlyList<(string Tier, double Baseline)> tiers, (double Gap, string CustomerId)? after, int limit,
+        CancellationToken cancellationToken = default)
     {
         if (tiers.Count == 0)
         {
             return Task.FromResult<IReadOnlyList<CustomerStanding>>([]);
         }
 
+        var (inTenant, tenantKey) = Tenants.SqlFilter("customer_id", tenant);
         var sql = new System.Text.StringBuilder("SELECT ").Append(StandingColumns).Append(" FROM (");
-        var parameters = new List<(string, object)>();
+        var parameters = new List<(string, object)> { tenantKey };
         for (var i = 0; i < tiers.Count; i++)
         {
             sql.Append(i == 0 ? "" : " UNION ALL ")
                 .Append(CultureInfo.InvariantCulture, $"SELECT customer_id, tier, score, expectation, @b{i} - score AS gap, events_applied, last_event_ticks, open_action_id")
-                .Append(CultureInfo.InvariantCulture, $" FROM cx_customers WHERE tier = @t{i} AND score < @b{i}");
+                .Append(CultureInfo.InvariantCulture, $" FROM cx_customers WHERE tier = @t{i} AND score < @b{i} AND {inTenant}");
             parameters.Add(($"t{i}", tiers[i].Tier));
             parameters.Add(($"b{i}", tiers[i].Baseline));
         }
@@ -449,12 +454,14 @@ public sealed partial class CustomerStore(
         return standings;
     }
 
-    /// <summary>How many customers have a row, in one tier or in all.</summary>
-    public Task<long> CountCustomersAsync(string? tier, CancellationToken cancellationToken = default) =>
+    /// <summary>How many of a tenant's customers have a row, in one tier or in all.</summary>
+    public Task<long> CountCustomersAsync(string tenant, string? tier, CancellationToken cancellationToken = default) =>
         database.ReadAsync(async (connection, ct) =>
         {
+            var (inTenant, tenantKey) = Tenants.SqlFilter("customer_id", tenant);
             await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT COUNT(*) FROM cx_customers {(tier is null ? "" : "WHERE tier = @tier")}";
+            command.CommandText = $"SELECT COUNT(*) FROM cx_customers WHERE {inTenant} {(tier is null ? "" : "AND tier = @tier")}";
+            command.AddParameter(tenantKey.Name, tenantKey.Value, DbType.String);
             if (tier is not null)
             {
                 command.AddParameter("tier", tier, DbType.String);
@@ -495,6 +502,36 @@ public sealed partial class CustomerStore(
         database.ReadAsync((connection, ct) => ReadEntriesAsync(connection,
             $"{SelectEvents} WHERE customer_id = @c AND position < @before ORDER BY position DESC LIMIT @limit", ct,
             ("c", customerId), ("before", beforePosition), ("limit", limit)), cancellationToken);
+
+    /// <summary>
+    /// Erases a customer (by key) in one transaction of the writer: its log, its row and snapshot, its actions, and its
+    /// entries in the action log, which keep their sequence (so watchers and webhooks resume across them) and lose
+    /// everything else: ids, tier, payload. Null when nothing of the customer was stored.
+    /// </summary>
+    public async Task<CustomerErasure?> EraseAsync(string customerId)
+    {
+        if (_discard)
+        {
+            return null;
+        }
+
+        var erased = await database.Writer.RunAsync(async (connection, transaction, ct) =>
+        {
+            var events = await connection.ExecuteAsync(transaction, "DELETE FROM cx_events WHERE customer_id = @c", ct, ("c", customerId));
+            var customers = await connection.ExecuteAsync(transaction, "DELETE FROM cx_customers WHERE customer_id = @c", ct, ("c", customerId));
+            var actions = await connection.ExecuteAsync(transaction, "DELETE FROM cx_actions WHERE customer_id = @c", ct, ("c", customerId));
+            await connection.ExecuteAsync(transaction,
+                "UPDATE cx_action_log SET action_id = '', customer_id = '', tier = '', payload = @redacted WHERE customer_id = @c", ct,
+                ("c", customerId), ("redacted", Array.Empty<byte>()));
+            return events + customers + actions == 0 ? null : new CustomerErasure(events, actions);
+        }, WriteIsolation.Savepoint);
+        if (erased is not null)
+        {
+            feed.Wake();
+        }
+
+        return erased;
+    }
 
     /// <summary>
     /// Drops log entries that arrived before the cutoff, a chunk at a time, never one a customer's snapshot does

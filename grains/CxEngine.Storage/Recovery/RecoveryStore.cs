@@ -10,6 +10,7 @@ using Orleans.Serialization;
 namespace CxEngine.Recovery;
 
 public sealed record ActionQuery(
+    string Tenant,
     IReadOnlyCollection<ActionStatus> Statuses,
     string? Tier,
     Scoring.Severity MinSeverity,
@@ -37,7 +38,9 @@ public sealed class RecoveryStore
         // order, so everything committed there is settled.
         var settled = db.Provider == StorageProvider.PostgreSql ? $"sequence < {ActionSequences.PostgresSettledBelow}" : null;
         _maxSequenceSql = $"SELECT COALESCE(MAX(sequence), 0) FROM cx_action_log{(settled is null ? "" : $" WHERE {settled}")}";
-        _readLogSql = $"SELECT payload FROM cx_action_log WHERE sequence > @after{(settled is null ? "" : $" AND {settled}")} ORDER BY sequence LIMIT @limit";
+        // An erased customer's entries keep their sequence with everything else blanked (CustomerStore.EraseAsync):
+        // readers pass over them as over any gap in the sequence.
+        _readLogSql = $"SELECT payload FROM cx_action_log WHERE sequence > @after AND action_id <> ''{(settled is null ? "" : $" AND {settled}")} ORDER BY sequence LIMIT @limit";
     }
 
     private readonly string _maxSequenceSql;
@@ -55,6 +58,13 @@ public sealed class RecoveryStore
             _readLogSql, ct,
             ("after", afterSequence), ("limit", limit)), cancellationToken);
 
+    /// <summary>Whether the log still holds the entry at <paramref name="sequence"/> unredacted (its customer was not erased, it was not trimmed).</summary>
+    public Task<bool> IsLoggedAsync(long sequence, CancellationToken cancellationToken = default) =>
+        _db.ReadAsync(async (connection, ct) =>
+            await ScalarAsync(connection, null, "SELECT 1 FROM cx_action_log WHERE sequence = @sequence AND action_id <> ''", ct,
+                ("sequence", sequence)) is not null and not DBNull,
+            cancellationToken);
+
     /// <summary>How many entries lie after one sequence up to another (sequences are not consecutive on PostgreSQL).</summary>
     public Task<long> CountLogAsync(long afterSequence, long upToSequence, CancellationToken cancellationToken = default) =>
         _db.ReadAsync(async (connection, ct) =>
@@ -69,11 +79,12 @@ public sealed class RecoveryStore
         return found.Count == 0 ? null : found[0];
     }
 
-    /// <summary>Current state of actions, most recently changed first, keyset-paged on the sequence of the last change.</summary>
+    /// <summary>Current state of a tenant's actions, most recently changed first, keyset-paged on the sequence of the last change.</summary>
     public async Task<IReadOnlyList<RecoveryActionRecord>> ListActionsAsync(ActionQuery query, CancellationToken cancellationToken = default)
     {
-        var sql = new System.Text.StringBuilder("SELECT payload FROM cx_actions WHERE 1 = 1");
-        var parameters = new List<(string, object)>();
+        var (inTenant, tenantKey) = Customers.Tenants.SqlFilter("customer_id", query.Tenant);
+        var sql = new System.Text.StringBuilder("SELECT payload FROM cx_actions WHERE ").Append(inTenant);
+        var parameters = new List<(string, object)> { tenantKey };
         if (query.Statuses.Count > 0)
         {
             sql.Append(" AND status IN (");

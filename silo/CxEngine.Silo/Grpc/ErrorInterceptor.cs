@@ -1,3 +1,4 @@
+using CxEngine.Customers;
 using CxEngine.Silo.Ingest;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
@@ -66,7 +67,7 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
             case InvalidPolicyException p:
                 return BadRequest(p.Error);
             case NotFoundException or ActionNotFoundException:
-                return new RpcException(new global::Grpc.Core.Status(StatusCode.NotFound, ex.Message));
+                return new RpcException(new global::Grpc.Core.Status(StatusCode.NotFound, AsIds(ex.Message)));
             case ResourceExhaustedException r:
                 // HTTP callers (429) are told when to come back; gRPC callers see it as a response header.
                 if (context.GetHttpContext() is { Response.HasStarted: false } http)
@@ -76,7 +77,7 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
 
                 return new RpcException(new global::Grpc.Core.Status(StatusCode.ResourceExhausted, ex.Message));
             case ActionTransitionException:
-                return new RpcException(new global::Grpc.Core.Status(StatusCode.FailedPrecondition, ex.Message));
+                return new RpcException(new global::Grpc.Core.Status(StatusCode.FailedPrecondition, AsIds(ex.Message)));
             case OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested:
                 // The caller went away or gave up: nothing to report to anyone.
                 return new RpcException(new global::Grpc.Core.Status(StatusCode.Cancelled, "the call was cancelled"));
@@ -90,6 +91,16 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
                 return new RpcException(new global::Grpc.Core.Status(StatusCode.Internal, "internal error; the server log has the details"));
         }
     }
+
+    /// <summary>
+    /// A message from inside the engine names customers and actions by key (<see cref="Tenants"/>); the caller knows
+    /// them by id, and its tenant's name is no part of them.
+    /// </summary>
+    private static string AsIds(string message) =>
+        message.Contains(Tenants.Separator, StringComparison.Ordinal) ? TenantPrefix().Replace(message, "") : message;
+
+    [System.Text.RegularExpressions.GeneratedRegex("[a-z0-9_-]{1,64}\u001F")]
+    private static partial System.Text.RegularExpressions.Regex TenantPrefix();
 
     private static RpcException BadRequest(FieldError error)
     {

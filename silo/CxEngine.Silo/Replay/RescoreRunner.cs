@@ -32,29 +32,29 @@ public sealed partial class RescoreRunner(
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan LogEvery = TimeSpan.FromSeconds(5);
 
-    private ITierCatalogGrain Catalog => grains.GetGrain<ITierCatalogGrain>(ITierCatalogGrain.Key);
-
-    public async Task RunAsync(V1.RescoreRequest request, IServerStreamWriter<V1.RescoreProgress> stream, CancellationToken cancellationToken)
+    /// <summary>Re-scores the tenant's chosen customers under its catalog with the candidates over it.</summary>
+    public async Task RunAsync(string tenant, V1.RescoreRequest request, IServerStreamWriter<V1.RescoreProgress> stream, CancellationToken cancellationToken)
     {
         // Everything is checked before anything is stored or replayed.
+        var catalog = grains.GetGrain<ITierCatalogGrain>(ITierCatalogGrain.KeyOf(tenant));
         var candidates = CheckPolicies(request);
-        var before = await Catalog.GetAsync().WaitAsync(cancellationToken);
+        var before = await catalog.GetAsync().WaitAsync(cancellationToken);
         cache.Offer(before);
         var after = Overlay(before, candidates);
-        await CheckSelectionAsync(request, after, cancellationToken);
+        await CheckSelectionAsync(tenant, request, after, cancellationToken);
 
         if (request.Apply)
         {
             foreach (var policy in candidates)
             {
-                after = await Catalog.UpsertAsync(policy).WaitAsync(cancellationToken);
+                after = await catalog.UpsertAsync(policy).WaitAsync(cancellationToken);
                 cache.Offer(after);
             }
         }
 
         var total = request.CustomerIds.Count > 0 ? request.CustomerIds.Distinct(StringComparer.Ordinal).Count()
-            : request.Tiers.Count > 0 ? await CountAsync(request.Tiers.Distinct(StringComparer.Ordinal), cancellationToken)
-            : await store.CountCustomersAsync(null, cancellationToken);
+            : request.Tiers.Count > 0 ? await CountAsync(tenant, request.Tiers.Distinct(StringComparer.Ordinal), cancellationToken)
+            : await store.CountCustomersAsync(tenant, null, cancellationToken);
         var reason = $"re-score under tier policies version {after.Version}";
         var report = new Aggregate(total);
         LogStarted(logger, total, request.Apply, after.Version);
@@ -64,7 +64,7 @@ public sealed partial class RescoreRunner(
         try
         {
             await Parallel.ForEachAsync(
-                SelectAsync(request, cancellationToken),
+                SelectAsync(tenant, request, cancellationToken),
                 new ParallelOptions { MaxDegreeOfParallelism = options.Value.Customers.RescoreParallelism, CancellationToken = cancellationToken },
                 async (customerId, ct) =>
                 {
@@ -109,7 +109,7 @@ public sealed partial class RescoreRunner(
         return policies;
     }
 
-    private async Task CheckSelectionAsync(V1.RescoreRequest request, TierCatalog catalog, CancellationToken cancellationToken)
+    private async Task CheckSelectionAsync(string tenant, V1.RescoreRequest request, TierCatalog catalog, CancellationToken cancellationToken)
     {
         if (request.CustomerIds.Count > 0 && request.Tiers.Count > 0)
         {
@@ -132,10 +132,11 @@ public sealed partial class RescoreRunner(
         for (var start = 0; start < request.CustomerIds.Count; start += Page)
         {
             var ids = request.CustomerIds.Skip(start).Take(Page).ToArray();
-            var known = (await store.ReadStandingsAsync(ids, cancellationToken)).Select(s => s.CustomerId).ToHashSet(StringComparer.Ordinal);
+            var keys = ids.Select(id => Tenants.Key(tenant, id)).ToArray();
+            var known = (await store.ReadStandingsAsync(keys, cancellationToken)).Select(s => s.CustomerId).ToHashSet(StringComparer.Ordinal);
             for (var i = 0; i < ids.Length; i++)
             {
-                if (!known.Contains(ids[i]))
+                if (!known.Contains(keys[i]))
                 {
                     throw new NotFoundException($"customer_ids[{start + i}]: customer '{ids[i]}' is unknown: no event or tier was ever recorded for it");
                 }
@@ -149,25 +150,25 @@ public sealed partial class RescoreRunner(
             Tiers = [.. catalog.Tiers.Where(t => candidates.All(c => c.Name != t.Name)).Concat(candidates).OrderBy(t => t.Name, StringComparer.Ordinal)],
         };
 
-    private async Task<long> CountAsync(IEnumerable<string> tiers, CancellationToken cancellationToken)
+    private async Task<long> CountAsync(string tenant, IEnumerable<string> tiers, CancellationToken cancellationToken)
     {
         long count = 0;
         foreach (var tier in tiers)
         {
-            count += await store.CountCustomersAsync(tier, cancellationToken);
+            count += await store.CountCustomersAsync(tenant, tier, cancellationToken);
         }
 
         return count;
     }
 
-    /// <summary>The chosen customers, read from the standing rows a page at a time in id order (no grain is woken to list them).</summary>
-    private async IAsyncEnumerable<string> SelectAsync(V1.RescoreRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The chosen customers' keys, read from the standing rows a page at a time in id order (no grain is woken to list them).</summary>
+    private async IAsyncEnumerable<string> SelectAsync(string tenant, V1.RescoreRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (request.CustomerIds.Count > 0)
         {
             foreach (var id in request.CustomerIds.Distinct(StringComparer.Ordinal))
             {
-                yield return id;
+                yield return Tenants.Key(tenant, id);
             }
 
             yield break;
@@ -180,7 +181,7 @@ public sealed partial class RescoreRunner(
             IReadOnlyList<CustomerStanding> page;
             do
             {
-                page = await store.ReadStandingsAsync(tier, after, Page, cancellationToken);
+                page = await store.ReadStandingsAsync(tenant, tier, after, Page, cancellationToken);
                 foreach (var standing in page)
                 {
                     yield return standing.CustomerId;
@@ -271,7 +272,7 @@ public sealed partial class RescoreRunner(
                 };
                 report.LargestChanges.AddRange(_largest.UnorderedItems
                     .OrderByDescending(e => e.Priority).ThenBy(e => e.Element.CustomerId, StringComparer.Ordinal)
-                    .Select(e => new V1.CustomerRescore { CustomerId = e.Element.CustomerId, ScoreBefore = e.Element.ScoreBefore, ScoreAfter = e.Element.ScoreAfter }));
+                    .Select(e => new V1.CustomerRescore { CustomerId = Tenants.IdOf(e.Element.CustomerId), ScoreBefore = e.Element.ScoreBefore, ScoreAfter = e.Element.ScoreAfter }));
                 return report;
             }
         }

@@ -90,7 +90,12 @@ public static class CxAuthentication
             {
                 if (CryptographicOperations.FixedTimeEquals(hash, Encoding.ASCII.GetBytes(key.Sha256.ToLowerInvariant())))
                 {
-                    var claims = new List<Claim> { new(ClaimTypes.Name, key.Name), new(CallerClaim, $"key:{key.Name}") };
+                    var claims = new List<Claim>
+                    {
+                        new(ClaimTypes.Name, key.Name),
+                        new(CallerClaim, $"key:{key.Name}"),
+                        new(CallerTenant.Claim, string.IsNullOrEmpty(key.Tenant) ? Customers.Tenants.Default : key.Tenant),
+                    };
                     claims.AddRange(key.Roles.Select(r => new Claim("roles", r)));
                     var identity = new ClaimsIdentity(claims, ApiKeyScheme, ClaimTypes.Name, "roles");
                     return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name)));

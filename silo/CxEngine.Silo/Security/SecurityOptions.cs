@@ -40,6 +40,11 @@ public sealed class SecurityOptions : IValidatableObject
                 yield return new ValidationResult("must be the SHA-256 of the key as 64 hex digits (sha256sum)", [$"ApiKeys:{i}:Sha256"]);
             }
 
+            if (!string.IsNullOrEmpty(key.Tenant) && key.Tenant != Customers.Tenants.Platform && Customers.Tenants.Check(key.Tenant) is { } tenantProblem)
+            {
+                yield return new ValidationResult($"{tenantProblem}, or \"*\" for a platform key", [$"ApiKeys:{i}:Tenant"]);
+            }
+
             foreach (var role in key.Roles.Where(r => !Roles.All.Contains(r)))
             {
                 yield return new ValidationResult($"unknown role '{role}' (known: {string.Join(", ", Roles.All)})", [$"ApiKeys:{i}:Roles"]);
@@ -77,6 +82,12 @@ public sealed class ApiKeyOptions
     public string Sha256 { get; set; } = "";
 
     public List<string> Roles { get; set; } = [];
+
+    /// <summary>
+    /// The tenant the key acts for (default: "default"); "*" makes it a platform key, which names the tenant of each
+    /// call in the x-cx-tenant header.
+    /// </summary>
+    public string? Tenant { get; set; }
 }
 
 public sealed class JwtOptions
@@ -85,7 +96,7 @@ public sealed class JwtOptions
 
     public string Audience { get; set; } = "cxengine";
 
-    /// <summary>Base64 HS256 key; the token's "roles" claim carries the roles.</summary>
+    /// <summary>Base64 HS256 key; the token's "roles" claim carries the roles, its "tenant" claim the tenant ("*": a platform token).</summary>
     public string? SigningKey { get; set; }
 }
 
@@ -108,4 +119,12 @@ public sealed class LimitsOptions
     /// <summary>Events a caller may send at once above its rate (0 = one second's worth).</summary>
     [Range(0, 10_000_000)]
     public int EventBurstPerCaller { get; set; }
+
+    /// <summary>Sustained events per second per tenant, across all its callers (0 = no limit); beyond it RESOURCE_EXHAUSTED.</summary>
+    [Range(0, 10_000_000)]
+    public int EventsPerSecondPerTenant { get; set; }
+
+    /// <summary>Events a tenant's callers may send at once above its rate (0 = one second's worth).</summary>
+    [Range(0, 10_000_000)]
+    public int EventBurstPerTenant { get; set; }
 }

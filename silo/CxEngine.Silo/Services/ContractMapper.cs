@@ -6,7 +6,10 @@ using V1 = CxEngine.Contracts.V1;
 
 namespace CxEngine.Silo.Services;
 
-/// <summary>Domain values to cx.v1 messages. One place, so every RPC says the same thing the same way.</summary>
+/// <summary>
+/// Domain values to cx.v1 messages. One place, so every RPC says the same thing the same way; customer and action
+/// keys (<see cref="Tenants"/>) leave as the ids their tenant knows.
+/// </summary>
 public static class ContractMapper
 {
     public static V1.EventResult ToResult(EventOutcome outcome, string customerId)
@@ -14,7 +17,7 @@ public static class ContractMapper
         var result = new V1.EventResult
         {
             EventId = outcome.EventId,
-            CustomerId = customerId,
+            CustomerId = Tenants.IdOf(customerId),
             Status = (V1.EventStatus)outcome.Status,
             Error = outcome.Reason ?? "",
         };
@@ -47,7 +50,7 @@ public static class ContractMapper
     public static V1.EventResult Unavailable(string eventId, string customerId, string error) => new()
     {
         EventId = eventId,
-        CustomerId = customerId,
+        CustomerId = Tenants.IdOf(customerId),
         Status = V1.EventStatus.Unavailable,
         Error = error,
     };
@@ -56,7 +59,7 @@ public static class ContractMapper
     {
         var score = new V1.CustomerScore
         {
-            CustomerId = s.CustomerId,
+            CustomerId = Tenants.IdOf(s.CustomerId),
             Tier = s.Tier,
             Score = s.Score,
             Expectation = s.Expectation,
@@ -184,9 +187,10 @@ public static class ContractMapper
     {
         var action = new V1.RecoveryAction
         {
-            ActionId = a.ActionId,
+            ActionId = Tenants.IdOf(a.ActionId),
             Sequence = a.Sequence,
-            CustomerId = a.CustomerId,
+            CustomerId = Tenants.IdOf(a.CustomerId),
+            Tenant = Tenants.TenantOf(a.CustomerId),
             Tier = a.Tier,
             Severity = (V1.Severity)a.Severity,
             Status = (V1.ActionStatus)a.Status,

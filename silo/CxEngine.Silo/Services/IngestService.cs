@@ -22,25 +22,26 @@ public sealed partial class IngestService(
 {
     public override async Task<V1.EventResult> RecordEvent(V1.InteractionEvent request, ServerCallContext context)
     {
-        if (!limits.TryTakeEvent(context))
+        var tenant = CallerTenant.Of(context);
+        if (limits.TakeEvents(context, tenant, 1) is { } overRate)
         {
-            throw limits.OverRate(context);
+            throw overRate;
         }
 
-        var (evt, error) = await admission.AdmitAsync(request);
+        var (customer, evt, error) = await admission.AdmitAsync(tenant, request);
         if (error is not null)
         {
             throw new RequestValidationException(error.Value);
         }
 
         var sink = new UnarySink();
-        dispatcher.Submit(request.CustomerId, evt!, sink);
+        dispatcher.Submit(customer, evt!, sink);
         var outcome = await sink.Outcome.WaitAsync(context.CancellationToken);
         return outcome.Status switch
         {
             EventStatus.Rejected => throw new RequestValidationException(outcome.Rejection ?? new FieldError("", outcome.Error ?? "invalid event")),
             EventStatus.Unavailable => throw new StorageUnavailableException(outcome.Error ?? "storage is unavailable"),
-            _ => ContractMapper.ToResult(outcome, request.CustomerId),
+            _ => ContractMapper.ToResult(outcome, customer),
         };
     }
 
@@ -61,23 +62,24 @@ public sealed partial class IngestService(
             throw new RequestValidationException(new FieldError("events", $"at most {MaxBatch} events per batch, got {request.Events.Count}"));
         }
 
-        if (!limits.TryTakeEvents(context, request.Events.Count))
+        var tenant = CallerTenant.Of(context);
+        if (limits.TakeEvents(context, tenant, request.Events.Count) is { } overRate)
         {
-            throw limits.OverRate(context);
+            throw overRate;
         }
 
         var batch = new BatchSink(request.Events.Count);
         for (var i = 0; i < request.Events.Count; i++)
         {
             var e = request.Events[i];
-            var (evt, error) = await admission.AdmitAsync(e);
+            var (customer, evt, error) = await admission.AdmitAsync(tenant, e);
             if (error is not null)
             {
                 batch.Set(i, ContractMapper.Rejected(e.EventId, e.CustomerId, error.Value.ToString()));
                 continue;
             }
 
-            dispatcher.Submit(e.CustomerId, evt!, batch.SinkFor(i));
+            dispatcher.Submit(customer, evt!, batch.SinkFor(i));
         }
 
         var response = new V1.RecordEventsResponse();
@@ -90,26 +92,26 @@ public sealed partial class IngestService(
         IServerStreamWriter<V1.EventResult> responseStream,
         ServerCallContext context)
     {
+        var tenant = CallerTenant.Of(context);
         using var slot = limits.OpenStream(context);
         using var session = new StreamSession(options.Value.MaxInFlightPerStream, context.CancellationToken);
         var writing = session.WriteAllAsync(responseStream, context.CancellationToken);
         long received = 0, rejected = 0;
-        var overRate = false;
+        ResourceExhaustedException? overRate = null;
         try
         {
             await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
             {
-                if (!limits.TryTakeEvent(context))
+                if ((overRate = limits.TakeEvents(context, tenant, 1)) is not null)
                 {
                     // Over its rate: stop taking this caller's events, answer what was accepted, end with RESOURCE_EXHAUSTED.
-                    overRate = true;
                     break;
                 }
 
                 // Backpressure: with the window full we stop reading, and HTTP/2 flow control slows the sender.
                 await session.AcquireAsync();
                 received++;
-                var (evt, error) = await admission.AdmitAsync(request);
+                var (customer, evt, error) = await admission.AdmitAsync(tenant, request);
                 if (error is not null)
                 {
                     rejected++;
@@ -117,7 +119,7 @@ public sealed partial class IngestService(
                     continue;
                 }
 
-                dispatcher.Submit(request.CustomerId, evt!, session);
+                dispatcher.Submit(customer, evt!, session);
             }
         }
         finally
@@ -128,9 +130,9 @@ public sealed partial class IngestService(
             LogStreamEnded(logger, received, rejected);
         }
 
-        if (overRate)
+        if (overRate is not null)
         {
-            throw limits.OverRate(context);
+            throw overRate;
         }
     }
 

@@ -5,7 +5,7 @@ namespace CxEngine.Silo.Services;
 
 public sealed partial class RecoveryService
 {
-    /// <summary>Each configured webhook endpoint's stored position, lag and last error (README, "Webhooks").</summary>
+    /// <summary>The caller's tenant's webhook endpoints: each one's stored position, lag and last error (README, "Webhooks").</summary>
     public override Task<V1.ListWebhookDeliveriesResponse> ListWebhookDeliveries(V1.ListWebhookDeliveriesRequest request, ServerCallContext context) =>
-        webhooks.ListAsync(context.CancellationToken);
+        webhooks.ListAsync(Security.CallerTenant.Of(context), context.CancellationToken);
 }

@@ -33,6 +33,7 @@ public sealed partial class RecoveryService(
             throw new RequestValidationException(new FieldError("min_severity", $"unknown value {(int)request.MinSeverity}"));
         }
 
+        var tenant = Security.CallerTenant.Of(context);
         using var slot = limits.OpenStream(context);
         var tiers = request.Tiers.Count == 0 ? null : request.Tiers.ToHashSet(StringComparer.Ordinal);
         var minSeverity = (Severity)request.MinSeverity;
@@ -41,7 +42,8 @@ public sealed partial class RecoveryService(
 
         async Task SendAsync(RecoveryActionRecord entry)
         {
-            if ((tiers is null || tiers.Contains(entry.Tier)) && entry.Severity >= minSeverity)
+            // The tenant's entries only: its watchers resume by sequence with no other tenant's entry in between.
+            if (Tenants.Owns(tenant, entry.CustomerId) && (tiers is null || tiers.Contains(entry.Tier)) && entry.Severity >= minSeverity)
             {
                 await responseStream.WriteAsync(ContractMapper.ToAction(entry), cancellationToken);
             }
@@ -112,11 +114,13 @@ public sealed partial class RecoveryService(
 
         var pageSize = PageTokens.PageSize(request.PageSize);
         var token = PageTokens.Decode(request.PageToken, 1);
+        var tenant = Security.CallerTenant.Of(context);
         var query = new ActionQuery(
+            tenant,
             [.. request.Statuses.Select(s => (ActionStatus)s).Distinct()],
             request.Tier.Length > 0 ? request.Tier : null,
             (Severity)request.MinSeverity,
-            request.CustomerId.Length > 0 ? request.CustomerId : null,
+            request.CustomerId.Length > 0 ? Tenants.Key(tenant, request.CustomerId) : null,
             pageSize + 1,
             token is null ? null : PageTokens.DecodeLong(token, 0));
         var actions = await store.ListActionsAsync(query, context.CancellationToken);
@@ -133,42 +137,44 @@ public sealed partial class RecoveryService(
 
     public override async Task<V1.RecoveryAction> AcknowledgeAction(V1.ActionRef request, ServerCallContext context)
     {
-        var (customer, via) = await FindAsync(request.ActionId, context);
+        var (actionId, customer, via) = await FindAsync(request.ActionId, context);
         var by = Person(request.By, via);
         CheckText("note", request.Note);
         return await ChangeAsync(
-            request.ActionId,
-            () => customer.AcknowledgeActionAsync(request.ActionId, by, via, NullIfEmpty(request.Note)),
+            actionId,
+            () => customer.AcknowledgeActionAsync(actionId, by, via, NullIfEmpty(request.Note)),
             a => a.Status == ActionStatus.Acknowledged && a.AcknowledgedBy == by && a.AcknowledgedVia == via,
             context);
     }
 
     public override async Task<V1.RecoveryAction> ResolveAction(V1.ResolveActionRequest request, ServerCallContext context)
     {
-        var (customer, via) = await FindAsync(request.ActionId, context);
+        var (actionId, customer, via) = await FindAsync(request.ActionId, context);
         var by = Person(request.By, via);
         CheckText("note", request.Note);
         CheckText("outcome", request.Outcome);
         return await ChangeAsync(
-            request.ActionId,
-            () => customer.ResolveActionAsync(request.ActionId, by, via, NullIfEmpty(request.Note), NullIfEmpty(request.Outcome)),
+            actionId,
+            () => customer.ResolveActionAsync(actionId, by, via, NullIfEmpty(request.Note), NullIfEmpty(request.Outcome)),
             a => a.Status == ActionStatus.Resolved && a.ResolvedBy == by && a.ResolvedVia == via,
             context);
     }
 
     /// <summary>
-    /// An unknown action is NOT_FOUND before anything else about the request is looked at. An action id names its
-    /// customer ("customer#n"), whose grain owns the action; the stored actions say whether it exists.
+    /// An unknown action (another tenant's included) is NOT_FOUND before anything else about the request is looked at.
+    /// An action id names its customer ("customer#n"), whose grain owns the action; the stored actions say whether it
+    /// exists. Returns the action's key in the caller's tenant.
     /// </summary>
-    private async Task<(ICustomerGrain Customer, string Via)> FindAsync(string actionId, ServerCallContext context)
+    private async Task<(string ActionId, ICustomerGrain Customer, string Via)> FindAsync(string actionId, ServerCallContext context)
     {
+        var tenant = Security.CallerTenant.Of(context);
         if (!RecoveryActionRecord.TryParseId(actionId, out var customerId, out _) || EventValidation.CheckId("customer_id", customerId) is not null
-            || await store.GetActionAsync(actionId, context.CancellationToken) is null)
+            || Tenants.Key(tenant, actionId) is var key && await store.GetActionAsync(key, context.CancellationToken) is null)
         {
             throw new ActionNotFoundException($"no recovery action '{actionId}'");
         }
 
-        return (grains.GetCustomer(customerId), Security.CxAuthentication.ActorOf(context.GetHttpContext().User));
+        return (key, grains.GetCustomer(Tenants.Key(tenant, customerId)), Security.CxAuthentication.ActorOf(context.GetHttpContext().User));
     }
 
     /// <summary>The person acting: <c>by</c> when given, otherwise the authenticated caller itself.</summary>

@@ -39,7 +39,7 @@ public static class ExportCommand
         var format = parsed.Get("format", what == "events" ? "jsonl" : "csv");
         if (what is not ("scores" or "actions" or "events" or "history") || format is not ("csv" or "jsonl") || parsed.Get("out") is null)
         {
-            await Console.Error.WriteLineAsync("usage: cxengine export scores|actions|events|history --format csv|jsonl [--customer ID] [--tier T] --out FILE [--url URL] [--api-key KEY]");
+            await Console.Error.WriteLineAsync("usage: cxengine export scores|actions|events|history --format csv|jsonl [--customer ID] [--tier T] --out FILE [--url URL] [--api-key KEY] [--tenant T]");
             return 2;
         }
 

@@ -45,7 +45,7 @@ public static class ImportCommand
         var parsed = ToolArguments.Parse(args, "strict");
         if (parsed.Positionals.Count != 1)
         {
-            await Console.Error.WriteLineAsync("usage: cxengine import FILE(.jsonl|.csv) [--url http://localhost:50051] [--api-key KEY] [--streams 4] [--strict]");
+            await Console.Error.WriteLineAsync("usage: cxengine import FILE(.jsonl|.csv) [--url http://localhost:50051] [--api-key KEY] [--tenant T] [--streams 4] [--strict]");
             return 2;
         }
 

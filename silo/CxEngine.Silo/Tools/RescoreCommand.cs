@@ -15,7 +15,7 @@ public static class RescoreCommand
     public static async Task<int> RunAsync(string[] args)
     {
         var request = new V1.RescoreRequest();
-        string? url = null, apiKey = null;
+        string? url = null, apiKey = null, tenant = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -47,17 +47,25 @@ public static class RescoreCommand
                 case "--api-key" when i + 1 < args.Length:
                     apiKey = args[++i];
                     break;
+                case "--tenant" when i + 1 < args.Length:
+                    tenant = args[++i];
+                    break;
                 default:
-                    await Console.Error.WriteLineAsync("usage: cxengine rescore [--tier T]... [--customer ID]... [--policy FILE.json]... [--apply] [--url URL] [--api-key KEY]");
+                    await Console.Error.WriteLineAsync("usage: cxengine rescore [--tier T]... [--customer ID]... [--policy FILE.json]... [--apply] [--url URL] [--api-key KEY] [--tenant T]");
                     return 2;
             }
         }
 
         try
         {
-            var report = await RescoreAsync(request, EngineConnection.Create(url, apiKey), ToolConsole.Create(), CancellationToken.None);
+            var report = await RescoreAsync(request, EngineConnection.Create(url, apiKey, tenant), ToolConsole.Create(), CancellationToken.None);
             Console.WriteLine(JsonFormatter.Default.Format(report));
             return 0;
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return 2;
         }
         catch (RpcException ex)
         {

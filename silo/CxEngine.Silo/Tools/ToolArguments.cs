@@ -64,14 +64,18 @@ public sealed class ToolArguments
     }
 }
 
-/// <summary>Where a tool finds the engine and how it signs in.</summary>
-public sealed record EngineConnection(string Url, string? ApiKey)
+/// <summary>
+/// Where a tool finds the engine, how it signs in, and (with a platform key) the tenant it acts for (<c>--tenant</c>,
+/// sent as x-cx-tenant; a tenant's own key acts for its tenant without it).
+/// </summary>
+public sealed record EngineConnection(string Url, string? ApiKey, string? Tenant = null)
 {
-    public static EngineConnection From(ToolArguments args) => Create(args.Get("url"), args.Get("api-key"));
+    public static EngineConnection From(ToolArguments args) => Create(args.Get("url"), args.Get("api-key"), args.Get("tenant"));
 
     /// <summary>The engine at <paramref name="url"/> (default: the engine's own default gRPC address), with the key given or CXENGINE_API_KEY.</summary>
-    public static EngineConnection Create(string? url, string? apiKey) =>
-        new(url ?? Hosting.CxEngineHost.DefaultUrl, apiKey ?? Environment.GetEnvironmentVariable("CXENGINE_API_KEY"));
+    public static EngineConnection Create(string? url, string? apiKey, string? tenant = null) =>
+        new(url ?? Hosting.CxEngineHost.DefaultUrl, apiKey ?? Environment.GetEnvironmentVariable("CXENGINE_API_KEY"),
+            tenant is null ? null : Customers.Tenants.Check(tenant) is { } problem ? throw new ArgumentException($"--tenant: {problem}") : tenant);
 
     public global::Grpc.Net.Client.GrpcChannel OpenChannel() => global::Grpc.Net.Client.GrpcChannel.ForAddress(Url,
         new global::Grpc.Net.Client.GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 });
@@ -83,6 +87,11 @@ public sealed record EngineConnection(string Url, string? ApiKey)
         if (!string.IsNullOrEmpty(ApiKey))
         {
             headers.Add(Security.CxAuthentication.ApiKeyHeader, ApiKey);
+        }
+
+        if (!string.IsNullOrEmpty(Tenant))
+        {
+            headers.Add(Security.CallerTenant.Header, Tenant);
         }
 
         return headers;

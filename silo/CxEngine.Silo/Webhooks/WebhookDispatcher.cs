@@ -57,7 +57,8 @@ public sealed class WebhookEndpointState(WebhookEndpointOptions options, byte[] 
     public DateTime? LastErrorAt => Interlocked.Read(ref _lastErrorTicks) is var t and > 0 ? new DateTime(t, DateTimeKind.Utc) : null;
 
     internal bool Passes(RecoveryActionRecord entry) =>
-        (Tiers is null || Tiers.Contains(entry.Tier)) && entry.Severity >= Options.Severity;
+        (Options.Tenant == Tenants.Platform || Tenants.Owns(Options.Tenant, entry.CustomerId))
+        && (Tiers is null || Tiers.Contains(entry.Tier)) && entry.Severity >= Options.Severity;
 
     internal int Failed(DateTime at)
     {
@@ -282,13 +283,21 @@ public sealed partial class WebhookDispatcher : ILifecycleParticipant<ISiloLifec
         trace?.SetTag("cx.webhook.endpoint", endpoint.Key);
         trace?.SetTag("cx.webhook.id", id);
         trace?.SetTag("cx.action.sequence", entry.Sequence);
+        // Before each attempt the entry is looked up again: one whose customer was erased meanwhile is dropped, not sent.
         request.Options.Set(WebhookSigningHandler.MessageKey, new WebhookMessage(id, endpoint.SigningKey, body,
-            error => FailedAsync(endpoint, id, error), cancellationToken));
+            error => FailedAsync(endpoint, id, error), cancellationToken, () => _store.IsLoggedAsync(entry.Sequence, cancellationToken)));
 
         // The resilience handler retries until a 2xx or until the delivery is cancelled (silo stopping, lease lost).
-        using var response = await client.SendAsync(request, cancellationToken);
-        response.EnsureSuccessStatusCode();
-        endpoint.Succeeded();
+        try
+        {
+            using var response = await client.SendAsync(request, cancellationToken);
+            response.EnsureSuccessStatusCode();
+            endpoint.Succeeded();
+        }
+        catch (WebhookEntryErasedException)
+        {
+            LogDropped(_logger, endpoint.Key, id);
+        }
     }
 
     private async Task FailedAsync(WebhookEndpointState endpoint, string id, string error)
@@ -361,14 +370,14 @@ public sealed partial class WebhookDispatcher : ILifecycleParticipant<ISiloLifec
         }
     }
 
-    /// <summary>Every configured endpoint as stored (so any silo answers the same), for Recovery.ListWebhookDeliveries.</summary>
-    public async Task<V1.ListWebhookDeliveriesResponse> ListAsync(CancellationToken cancellationToken)
+    /// <summary>The tenant's configured endpoints as stored (so any silo answers the same), for Recovery.ListWebhookDeliveries.</summary>
+    public async Task<V1.ListWebhookDeliveriesResponse> ListAsync(string tenant, CancellationToken cancellationToken)
     {
         var rows = (await _positions.ReadAllAsync(cancellationToken)).ToDictionary(r => r.Endpoint, StringComparer.Ordinal);
         var head = await _store.MaxSequenceAsync(cancellationToken);
         var now = Now;
         var response = new V1.ListWebhookDeliveriesResponse { Head = head };
-        foreach (var endpoint in Endpoints)
+        foreach (var endpoint in Endpoints.Where(e => e.Options.Tenant == tenant))
         {
             var row = rows.GetValueOrDefault(endpoint.Key);
             var position = row?.Sequence ?? 0;
@@ -413,6 +422,9 @@ public sealed partial class WebhookDispatcher : ILifecycleParticipant<ISiloLifec
 
     [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Webhook {Id} to {Endpoint} failed (attempt {Attempt}): {Error}; retrying with back-off")]
     private static partial void LogAttemptFailed(ILogger logger, string endpoint, string id, int attempt, string error);
+
+    [LoggerMessage(EventId = 7005, Level = LogLevel.Information, Message = "Webhook {Id} to {Endpoint} dropped before its next attempt: its customer was erased")]
+    private static partial void LogDropped(ILogger logger, string endpoint, string id);
 
     [LoggerMessage(EventId = 7003, Level = LogLevel.Warning, Message = "Lost the lease of webhook endpoint {Endpoint}: another silo delivers to it now")]
     private static partial void LogLeaseLost(ILogger logger, string endpoint);

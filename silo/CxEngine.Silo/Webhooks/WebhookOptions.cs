@@ -46,6 +46,12 @@ public sealed class WebhookEndpointOptions
     /// <summary>"whsec_" + the base64 of at least 24 random bytes: the HMAC-SHA256 key the signatures are made with.</summary>
     public string Secret { get; set; } = "";
 
+    /// <summary>
+    /// The tenant whose actions the endpoint receives (default "default"); "*" receives every tenant's, each action
+    /// carrying its tenant. The others still move the position.
+    /// </summary>
+    public string Tenant { get; set; } = Customers.Tenants.Default;
+
     /// <summary>Only actions of these tiers are sent (empty: every tier); the others still move the position.</summary>
     public List<string> Tiers { get; set; } = [];
 
@@ -106,6 +112,11 @@ public sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
             if (endpoint.Name is { Length: > 200 })
             {
                 failures.Add($"{setting}:Name: must be at most 200 characters");
+            }
+
+            if (endpoint.Tenant != Customers.Tenants.Platform && Customers.Tenants.Check(endpoint.Tenant) is { } tenantProblem)
+            {
+                failures.Add($"{setting}:Tenant: {tenantProblem}, or \"*\" for every tenant");
             }
 
             if (!WebhookEndpointOptions.TryParseSeverity(endpoint.MinSeverity, out _))

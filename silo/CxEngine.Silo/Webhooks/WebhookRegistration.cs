@@ -34,6 +34,7 @@ public static class WebhookRegistration
                     // Every failure is retried (API.md: "until the endpoint answers 2xx"), except the delivery's own cancellation.
                     ShouldHandle = args => ValueTask.FromResult(!args.Context.CancellationToken.IsCancellationRequested && args.Outcome switch
                     {
+                        { Exception: WebhookEntryErasedException } => false,
                         { Exception: not null } => true,
                         { Result.IsSuccessStatusCode: false } => true,
                         _ => false,

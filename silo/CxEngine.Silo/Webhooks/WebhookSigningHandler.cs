@@ -1,7 +1,8 @@
 namespace CxEngine.Silo.Webhooks;
 
 /// <summary>One action-log entry on its way to one endpoint: what is signed, and who hears how each attempt went.</summary>
-public sealed class WebhookMessage(string id, byte[] key, byte[] body, Func<string, Task> failed, CancellationToken stopping)
+public sealed class WebhookMessage(
+    string id, byte[] key, byte[] body, Func<string, Task> failed, CancellationToken stopping, Func<Task<bool>>? stillLogged = null)
 {
     public string Id { get; } = id;
 
@@ -14,7 +15,16 @@ public sealed class WebhookMessage(string id, byte[] key, byte[] body, Func<stri
 
     /// <summary>The delivery's own cancellation: an attempt cancelled by anything else timed out.</summary>
     public CancellationToken Stopping { get; } = stopping;
+
+    /// <summary>
+    /// Asked before every attempt: false when the entry is no longer in the action log (its customer was erased since
+    /// the entry was read, or while it was being retried). A lookup by sequence, small beside the POST.
+    /// </summary>
+    public Func<Task<bool>>? StillLogged { get; } = stillLogged;
 }
+
+/// <summary>A queued delivery whose entry left the action log (its customer was erased): dropped, never retried.</summary>
+public sealed class WebhookEntryErasedException(string id) : Exception($"webhook {id}: its customer was erased; the delivery is dropped");
 
 /// <summary>
 /// The innermost handler of the webhook client, so it runs once per attempt, inside the retries: it stamps
@@ -30,6 +40,11 @@ public sealed class WebhookSigningHandler([FromKeyedServices(EngineClock.Key)] T
         if (!request.Options.TryGetValue(MessageKey, out var message))
         {
             return await base.SendAsync(request, cancellationToken);
+        }
+
+        if (message.StillLogged is { } stillLogged && !await stillLogged())
+        {
+            throw new WebhookEntryErasedException(message.Id);
         }
 
         var timestamp = clock.GetUtcNow().ToUnixTimeSeconds();
