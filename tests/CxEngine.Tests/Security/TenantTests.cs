@@ -165,6 +165,7 @@ public sealed class TenantTests(TenantEngineFixture fixture) : IClassFixture<Ten
         var batch = await Engine.Scores.BatchGetScoresAsync(new V1.BatchGetScoresRequest { CustomerIds = { customer } }, As(Globex));
         Assert.Empty(batch.Scores);
         Assert.Equal([customer], batch.NotFound);
+        Assert.Equal(customer, Assert.Single((await Engine.Scores.BatchGetScoresAsync(new V1.BatchGetScoresRequest { CustomerIds = { customer } }, As(Acme))).Scores).CustomerId);
         Assert.Single((await Engine.Scores.GetHistoryAsync(new V1.GetHistoryRequest { CustomerId = customer }, As(Acme))).Changes);
 
         // REST: the same answer through the same credential.
