@@ -21,7 +21,7 @@ namespace CxEngine.Silo.Tools;
 public static class CalibrateCommand
 {
     public const string Usage = """
-        usage: cxengine calibrate (--events FILE.jsonl | --olist DIR) [--outcomes FILE.csv] [--tier NAME | --from TIER.json]
+        usage: cxengine calibrate (--events FILE.jsonl | --olist DIR) [--outcomes FILE.csv] [--tier NAME] [--from TIER.json | --tenant T]
                                   [--split FRACTION | --split-at DATE] [--budget REPLAYS] [--seed N] [--fit-on all|surveys|outcomes]
                                   [--weights auto|all|none] --out FITTED-TIER.json [--plot DECILES.png]
           --events    cx.v1 InteractionEvents, one proto3 JSON object per line (the form `import` reads and `export events`
@@ -31,6 +31,8 @@ public static class CalibrateCommand
           --outcomes  CSV customer_id,time,label: label 1 = a good outcome (came back, stayed), 0 = a bad one
           --tier      the tier whose SCORING.md defaults are the starting point and the name written (standard)
           --from      start from this tier instead (proto3 JSON of cx.v1.TierPolicy, as ListTiers returns it)
+          --tenant    start from the tier --tier names as this tenant's engine holds it (ListTiers at --url, default the
+                      local engine, with --api-key or CXENGINE_API_KEY; the tenant sent as x-cx-tenant)
           --split     share of the measurements, by time, to fit on (0.7); the rest is judged
           --split-at  fit before this instant, judge from it on (ISO 8601)
           --budget    replays the search may spend (1000)
@@ -129,9 +131,37 @@ public static class CalibrateCommand
         return 0;
     }
 
-    /// <summary>The tier to start from: <c>--from</c> (the tier as the engine holds it, in proto3 JSON), else the SCORING.md defaults of <c>--tier</c>.</summary>
+    /// <summary>
+    /// The tier to start from: <c>--from</c> (the tier as the engine holds it, in proto3 JSON), <c>--tenant</c> (the tier
+    /// <c>--tier</c> names, read from that tenant's engine), else the SCORING.md defaults of <c>--tier</c>.
+    /// </summary>
     private static async Task<TierPolicy> StartingTier(Dictionary<string, string> options)
     {
+        if (options.TryGetValue("tenant", out var tenant))
+        {
+            if (options.ContainsKey("from"))
+            {
+                throw new ArgumentException("--from and --tenant: give one of them (--tenant reads the tier from the engine)");
+            }
+
+            var connection = EngineConnection.Create(options.GetValueOrDefault("url"), options.GetValueOrDefault("api-key"), tenant);
+            var name = options.GetValueOrDefault("tier", "standard");
+            using var channel = connection.OpenChannel();
+            V1.ListTiersResponse tiers;
+            try
+            {
+                tiers = await new V1.Policies.PoliciesClient(channel).ListTiersAsync(new V1.ListTiersRequest(), connection.Headers());
+            }
+            catch (global::Grpc.Core.RpcException ex)
+            {
+                throw new ArgumentException($"--tenant: reading tenant '{tenant}''s tiers from {connection.Url} failed: {ex.Status.StatusCode}: {ex.Status.Detail}");
+            }
+
+            var held = tiers.Tiers.FirstOrDefault(t => t.Name == name)
+                ?? throw new ArgumentException($"--tier: tenant '{tenant}' has no tier '{name}'; its tiers: {string.Join(", ", tiers.Tiers.Select(t => t.Name))}");
+            return ContractMapper.FromTier(held);
+        }
+
         if (options.TryGetValue("from", out var fromPath))
         {
             if (options.ContainsKey("tier"))
@@ -202,7 +232,7 @@ public static class CalibrateCommand
 
     private static Dictionary<string, string> ParseArguments(string[] args)
     {
-        string[] known = ["events", "olist", "outcomes", "tier", "from", "split", "split-at", "budget", "seed", "fit-on", "weights", "out", "plot"];
+        string[] known = ["events", "olist", "outcomes", "tier", "from", "tenant", "url", "api-key", "split", "split-at", "budget", "seed", "fit-on", "weights", "out", "plot"];
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {

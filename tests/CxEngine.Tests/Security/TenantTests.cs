@@ -351,6 +351,38 @@ public sealed class TenantTests(TenantEngineFixture fixture) : IClassFixture<Ten
     }
 
     [Fact]
+    public async Task Calibrate_WithTenant_StartsFromTheTierAsThatTenantHoldsIt()
+    {
+        using var files = new TempDirectory("tenant-calibrate");
+        var tenant = "cal-" + Guid.NewGuid().ToString("N")[..8];
+        var platform = As("platform", tenant);
+        var standard = (await Engine.Policies.ListTiersAsync(new V1.ListTiersRequest(), platform)).Tiers.Single(t => t.Name == "standard");
+        standard.Baseline = 77;
+        standard.WaitTargetSeconds = 45;
+        await Engine.Policies.UpsertTierAsync(standard, platform);
+        var (events, _) = CxEngine.Tests.Calibration.SyntheticHistory.Generate(150, seed: 9, CxEngine.Tests.Calibration.SyntheticHistory.Truth);
+        var eventsPath = Path.Combine(files.Path, "events.jsonl");
+        var fittedPath = Path.Combine(files.Path, "fitted.json");
+        await File.WriteAllLinesAsync(eventsPath, events.Select(e => Google.Protobuf.JsonFormatter.Default.Format(e)));
+
+        var error = new StringWriter();
+        var code = await CalibrateCommand.RunAsync(
+            ["--events", eventsPath, "--tenant", tenant, "--url", Engine.Url, "--api-key", TenantEngineFixture.KeyOf("platform"), "--budget", "10", "--out", fittedPath],
+            new StringWriter(), error, TimeProvider.System);
+
+        Assert.True(code == 0, error.ToString());
+        var fitted = Rest.Parse<V1.TierPolicy>(await File.ReadAllTextAsync(fittedPath));
+        Assert.Equal(("standard", 77.0, 45.0), (fitted.Name, fitted.Baseline, fitted.WaitTargetSeconds));
+
+        // A tier the tenant does not have is named as missing there.
+        var missing = new StringWriter();
+        Assert.Equal(2, await CalibrateCommand.RunAsync(
+            ["--events", eventsPath, "--tenant", tenant, "--tier", "gold", "--url", Engine.Url, "--api-key", TenantEngineFixture.KeyOf("platform"), "--out", fittedPath],
+            new StringWriter(), missing, TimeProvider.System));
+        Assert.Contains($"tenant '{tenant}' has no tier 'gold'", missing.ToString());
+    }
+
+    [Fact]
     public async Task Webhooks_AnEndpointOfATenantReceivesItsEntriesOnly_AndAnEveryTenantEndpointReceivesEachWithItsTenant()
     {
         var acmeCustomer = Ids.Customer("hook-acme");
