@@ -9,12 +9,15 @@
 #   postgres-2            two silos sharing that PostgreSQL, the load split over both (half the streams each)
 #   traced                the default engine with tracing on (ratio $TRACE_RATIO, default 0.01), exporting to a
 #                         minimal OTLP/HTTP receiver started by this script (it answers 200 and counts)
+#   tenant                the default engine with an API key of tenant "acme" (every role), the load sent with that key
+#   other                 another build of the engine, $OTHER_ENGINE (a CxEngine.Silo binary, e.g. of an earlier commit),
+#                         configured as the default row: a change measured against what it changed, in the same run
 # then one markdown table per traffic shape (events/s, ack p50/p99/p99.9, errors, ratios to the plain service,
 # the ceiling and, with PostgreSQL rows, the engine on SQLite).
 #   benchmarks/compare.sh [--customers N] [--events N] [--warmup N] [--streams N] [--seed N]
 #                         [--burst K] [--shape uniform|burst|both] [--rows LIST] [--out DIR] [--no-build]
 # --shape both runs the uniform mix and bursts of K (default 4); --rows picks rows, comma-separated, from
-# ceiling,plain,none,default,postgres,postgres-2,traced (default: the first four); --out DIR keeps the summaries and tables.
+# ceiling,plain,none,default,postgres,postgres-2,traced,tenant,other (default: the first four); --out DIR keeps the summaries and tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/dotnet.sh
@@ -49,10 +52,11 @@ esac
 
 declare -A labels=([ceiling]="ceiling" [plain]="plain service" [none]="engine (no storage)" [default]="engine (default)"
   [postgres]="engine (PostgreSQL)" [postgres-2]="2 silos (PostgreSQL)"
-  [traced]="engine (traces on, ratio ${TRACE_RATIO:-0.01})")
+  [traced]="engine (traces on, ratio ${TRACE_RATIO:-0.01})" [tenant]="engine (tenant key)"
+  [other]="${OTHER_LABEL:-engine (other build)}")
 IFS=, read -r -a picked <<<"$rows"
 for row in "${picked[@]}"; do
-  [[ -n "${labels[$row]:-}" ]] || { echo "compare.sh: unknown row '$row' in --rows (ceiling,plain,none,default,postgres,postgres-2,traced)" >&2; exit 2; }
+  [[ -n "${labels[$row]:-}" ]] || { echo "compare.sh: unknown row '$row' in --rows (ceiling,plain,none,default,postgres,postgres-2,traced,tenant,other)" >&2; exit 2; }
 done
 wants() { [[ ",$rows," == *",$1,"* ]]; }
 
@@ -122,8 +126,10 @@ run_row() {
   done
   local before after
   before=$(row_cpu_ticks)
+  local headers=()
+  if [[ $key == tenant-* ]]; then headers=(--header "x-api-key=$tenant_key"); fi
   "$load" --target "$targets" --customers "$customers" --events "$events" --warmup "$warmup" \
-    --streams "$streams" --seed "$seed" --burst "$b" --no-ceiling --get-score 0 --json "$json" >"$work/$key.load.txt" 2>&1 &
+    --streams "$streams" --seed "$seed" --burst "$b" --no-ceiling --get-score 0 --json "$json" "${headers[@]}" >"$work/$key.load.txt" 2>&1 &
   loader=$!
   wait "$loader" || true # in the background, so a signal to this script is handled at once
   loader=""
@@ -164,7 +170,7 @@ PY
 # The engine with the flags soak.sh starts it with, on ports of its own: engine N PORT [more flags].
 engine() {
   local n=$1 port=$2; shift 2
-  exec "$engine_bin" --urls "http://127.0.0.1:$port" --CxEngine:Storage:DataDirectory="$work/data-$port" \
+  exec "${engine_exe:-$engine_bin}" --urls "http://127.0.0.1:$port" --CxEngine:Storage:DataDirectory="$work/data-$port" \
     --CxEngine:Operator:Url="http://127.0.0.1:$(free_port $((19580 + 100 * n)))" --CxEngine:Http:Url= \
     --CxEngine:Cluster:SiloPort="$(free_port $((21280 + 100 * n)))" --CxEngine:Cluster:GatewayPort="$(free_port $((31180 + 100 * n)))" \
     --Logging:LogLevel:Default=Warning "$@"
@@ -173,6 +179,18 @@ ceiling() { exec "$load" ceiling-server --urls "http://127.0.0.1:$2"; }
 plain() { exec "$plain_bin" --urls "http://127.0.0.1:$2" --data "$work/plain-data-$2" --Logging:LogLevel:Default=Warning; }
 none() { engine "$1" "$2" --CxEngine:Storage:Provider=None; }
 default() { engine "$1" "$2"; }
+# A key of tenant "acme" with every role, given to the engine by its hash and sent by the load tool.
+tenant_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+tenant() {
+  local i=0 role args=()
+  for role in ingest read recovery admin; do args+=("--CxEngine:Security:ApiKeys:0:Roles:$((i++))=$role"); done
+  engine "$1" "$2" --CxEngine:Security:ApiKeys:0:Name=load --CxEngine:Security:ApiKeys:0:Tenant=acme \
+    --CxEngine:Security:ApiKeys:0:Sha256="$(printf %s "$tenant_key" | sha256sum | cut -d' ' -f1)" "${args[@]}"
+}
+other() {
+  [[ -x "${OTHER_ENGINE:-}" ]] || { echo "compare.sh: the 'other' row needs OTHER_ENGINE, the path of a CxEngine.Silo binary" >&2; exit 1; }
+  engine_exe=$OTHER_ENGINE engine "$1" "$2"
+}
 # A fresh throwaway PostgreSQL for each row, started with the row's first silo.
 postgres() {
   if [[ $1 == 1 ]]; then bash scripts/lib/test-postgres.sh start "$work/postgres" >&2; fi
@@ -200,7 +218,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_for
 }
 
 ratios=(--ratio-to "plain service" --ratio-to ceiling)
-if wants postgres || wants postgres-2 || wants traced; then ratios+=(--ratio-to "engine (default)"); fi
+if wants postgres || wants postgres-2 || wants traced || wants tenant || wants other; then ratios+=(--ratio-to "engine (default)"); fi
 tables=""
 for b in $bursts; do
   echo "traffic: burst $b; $events events (+$warmup warm-up) over $customers customers, $streams streams, seed $seed" >&2

@@ -21,6 +21,26 @@ internal sealed record LoadOptions
     /// <summary>Events per customer pick, sent back to back on that customer's stream (1 = a uniform mix).</summary>
     public int Burst { get; init; } = 1;
 
+    /// <summary>Metadata sent on every call (an API key, x-cx-tenant), as NAME=VALUE.</summary>
+    public IReadOnlyList<(string Name, string Value)> Headers { get; init; } = [];
+
+    /// <summary>The headers as gRPC call metadata, or null when there are none.</summary>
+    public Grpc.Core.Metadata? Metadata()
+    {
+        if (Headers.Count == 0)
+        {
+            return null;
+        }
+
+        var metadata = new Grpc.Core.Metadata();
+        foreach (var (name, value) in Headers)
+        {
+            metadata.Add(name, value);
+        }
+
+        return metadata;
+    }
+
     /// <summary>The traffic shape in words, for the header.</summary>
     public string Shape => Burst == 1
         ? "uniform (each event picks a customer at random)"
@@ -41,6 +61,7 @@ internal sealed record LoadOptions
           --seed N            traffic seed (default 1)
           --get-score N       then N GetScore calls on customers the run made resident (default 20000; 0 = skip)
           --burst K           K consecutive events per customer pick, sent together (default 1 = uniform mix)
+          --header NAME=VALUE metadata on every call, e.g. x-api-key=KEY or x-cx-tenant=T (repeatable)
 
         cxengine-load ceiling-server --urls URL
           the no-op gRPC server alone, until stopped (so a comparison runs it as its own process)
@@ -70,11 +91,18 @@ internal sealed record LoadOptions
                 "--seed" => options with { Seed = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--get-score" => options with { GetScores = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--burst" => options with { Burst = Positive(Next(), "--burst") },
+                "--header" => options with { Headers = [.. options.Headers, Header(Next())] },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }
 
         return options;
+    }
+
+    private static (string, string) Header(string value)
+    {
+        var equals = value.IndexOf('=', StringComparison.Ordinal);
+        return equals > 0 ? (value[..equals].ToLowerInvariant(), value[(equals + 1)..]) : throw new ArgumentException($"--header: NAME=VALUE, got '{value}'");
     }
 
     private static int Positive(string value, string name)

@@ -21,6 +21,9 @@ public sealed record RunResult(
 /// </summary>
 internal static class LoadRun
 {
+    /// <summary>Metadata on every call against the engine (--header: an API key, x-cx-tenant); the ceiling ignores it.</summary>
+    public static Grpc.Core.Metadata? Headers { get; set; }
+
     /// <param name="burst">
     /// Events that travel together: each stream's array is made of runs of this many events of one customer, and
     /// with a target rate a run's events share one intended send time (the average rate stays the same).
@@ -57,7 +60,7 @@ internal static class LoadRun
             // Send time of every event (Stopwatch ticks), by its index in this stream.
             var sentAt = new long[events.Length];
             var index = events.Select((e, i) => (e.EventId, i)).ToDictionary(p => p.EventId, p => p.i);
-            using var call = clients[s % clients.Length].StreamEvents(cancellationToken: cancellationToken);
+            using var call = clients[s % clients.Length].StreamEvents(Headers, cancellationToken: cancellationToken);
             var reader = Task.Run(async () =>
             {
                 await foreach (var result in call.ResponseStream.ReadAllAsync(cancellationToken))

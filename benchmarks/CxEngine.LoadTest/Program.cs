@@ -70,6 +70,7 @@ Console.WriteLine($"CxEngine load: {options.Events:N0} events over {options.Cust
 Console.WriteLine($"traffic: {options.Shape}");
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}");
 
+LoadRun.Headers = options.Metadata();
 if (options.Warmup > 0)
 {
     await LoadRun.RunAsync(options.Target, Batch(options.Warmup), 0, "warm-up", cancel.Token);

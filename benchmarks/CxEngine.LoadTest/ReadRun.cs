@@ -25,7 +25,7 @@ internal static class ReadRun
                 var start = Stopwatch.GetTimestamp();
                 try
                 {
-                    await scores.GetScoreAsync(request, cancellationToken: cancellationToken);
+                    await scores.GetScoreAsync(request, LoadRun.Headers, cancellationToken: cancellationToken);
                 }
                 catch (Grpc.Core.RpcException ex)
                 {
