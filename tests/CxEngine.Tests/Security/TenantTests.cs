@@ -317,6 +317,9 @@ public sealed class TenantTests(TenantEngineFixture fixture) : IClassFixture<Ten
         var report = await RescoreCommand.RescoreAsync(new V1.RescoreRequest(), new EngineConnection(Engine.Url, TenantEngineFixture.KeyOf("platform"), tenant),
             Quiet(), CancellationToken.None);
         Assert.Equal(3, report.Customers);
+        var one = await RescoreCommand.RescoreAsync(new V1.RescoreRequest { CustomerIds = { customers[1] } },
+            new EngineConnection(Engine.Url, TenantEngineFixture.KeyOf("platform"), tenant), Quiet(), CancellationToken.None);
+        Assert.Equal(1, one.Customers);
 
         var unknown = await Assert.ThrowsAsync<RpcException>(() => RescoreCommand.RescoreAsync(
             new V1.RescoreRequest { CustomerIds = { customers[1] } }, new EngineConnection(Engine.Url, TenantEngineFixture.KeyOf(Globex)), Quiet(), CancellationToken.None));
