@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using CxEngine.Desk;
 using CxEngine.Silo.Grpc;
 using CxEngine.Silo.Ingest;
 using CxEngine.Silo.Security;
@@ -95,6 +96,17 @@ public static class CxEngineHost
             }
         });
 
+        if (!string.IsNullOrEmpty(rest.Url))
+        {
+            // The recovery desk, on the REST listener: it calls this engine's own gRPC services with each person's credential.
+            builder.Services.AddCxDesk(new DeskOptions
+            {
+                EngineUrl = Endpoints.LoopbackOf(grpcUrls[0]),
+                Open = !security.HasCredentials,
+                CredentialScheme = CxAuthentication.Scheme,
+            });
+        }
+
         builder.Services.AddSingleton<CustomerDispatcher>();
         builder.Services.AddSingleton<EventAdmission>();
         builder.Services.AddSingleton<Replay.RescoreRunner>();
@@ -155,6 +167,13 @@ public static class CxEngineHost
         app.UseAuthentication();
         app.UseAuthorization();
         app.Use(RestBodies.Check(limits.MaxMessageBytes, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CxEngine.Rest")));
+        if (!string.IsNullOrEmpty(rest.Url))
+        {
+            app.UseAntiforgery();
+            app.MapStaticAssets().Add(e => e.Metadata.Add(new RestListenerOnly()));
+            app.MapCxDesk(endpoints => endpoints.Add(e => e.Metadata.Add(new RestListenerOnly())));
+        }
+
         app.MapGrpcService<IngestService>();
         app.MapGrpcService<ScoresService>();
         app.MapGrpcService<PoliciesService>();

@@ -48,5 +48,13 @@ internal static class Endpoints
             || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
     }
 
+    /// <summary>Where this process reaches a listener of its own: the URL with a wildcard host made 127.0.0.1.</summary>
+    public static string LoopbackOf(string url)
+    {
+        var address = BindingAddress.Parse(url);
+        var host = address.Host is "*" or "+" or "0.0.0.0" or "[::]" ? "127.0.0.1" : address.Host;
+        return $"{address.Scheme}://{host}:{address.Port}";
+    }
+
     public static string[] Split(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

@@ -1,0 +1,117 @@
+using System.Security.Claims;
+using CxEngine.Desk.Components;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CxEngine.Desk;
+
+/// <summary>
+/// Mounting the desk in an ASP.NET Core host: Blazor's components (static rendering, interactive server components
+/// where a page is live), a cookie session for people who sign in with an API key or a bearer token, and the sign-in
+/// and sign-out endpoints. Everything lives under /desk (Blazor's own script and circuit under /_framework, /_blazor).
+/// </summary>
+public static class DeskHosting
+{
+    public const string CookieScheme = "cx-desk";
+    public const string Policy = "cx-desk";
+    public const string Path = "/desk";
+
+    public static IServiceCollection AddCxDesk(this IServiceCollection services, DeskOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton<EngineClient>();
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddCascadingAuthenticationState();
+        services.AddAuthentication().AddCookie(CookieScheme, cookie =>
+        {
+            cookie.LoginPath = $"{Path}/signin";
+            cookie.Cookie.Name = "cx-desk";
+            cookie.Cookie.Path = "/";
+            cookie.Cookie.HttpOnly = true;
+            cookie.Cookie.SameSite = SameSiteMode.Strict;
+            cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
+            cookie.SlidingExpiration = true;
+        });
+        services.AddAuthorization(authorization => authorization.AddPolicy(Policy, policy =>
+        {
+            policy.AddAuthenticationSchemes(CookieScheme);
+            if (options.Open)
+            {
+                policy.RequireAssertion(_ => true);
+            }
+            else
+            {
+                policy.RequireAuthenticatedUser();
+            }
+        }));
+        return services;
+    }
+
+    /// <summary>Maps the desk; <paramref name="convention"/> is applied to each of its endpoints (the host keeps them on its REST listener).</summary>
+    public static void MapCxDesk(this WebApplication app, Action<IEndpointConventionBuilder> convention)
+    {
+        convention(app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization(Policy));
+        convention(app.MapPost($"{Path}/signin", SignInAsync));
+        convention(app.MapPost($"{Path}/signout", async (HttpContext context, IAntiforgery antiforgery) =>
+        {
+            await antiforgery.ValidateRequestAsync(context);
+            await context.SignOutAsync(CookieScheme);
+            return Results.Redirect($"{Path}/signin");
+        }));
+    }
+
+    /// <summary>
+    /// Checks the key or token with the engine's own authentication, exactly as a call carrying it would be checked, and
+    /// keeps it in the desk's cookie (encrypted by ASP.NET Core's data protection) with the roles and tenant it carries.
+    /// </summary>
+    private static async Task<IResult> SignInAsync(HttpContext context, IAntiforgery antiforgery, DeskOptions options)
+    {
+        await antiforgery.ValidateRequestAsync(context);
+        var form = await context.Request.ReadFormAsync();
+        var credential = form["credential"].ToString().Trim();
+        var tenant = form["tenant"].ToString().Trim();
+        if (credential.Length == 0)
+        {
+            return Results.Redirect($"{Path}/signin?error=missing");
+        }
+
+        var isToken = credential.Count(c => c == '.') == 2;
+        if (isToken)
+        {
+            context.Request.Headers.Authorization = $"Bearer {credential}";
+        }
+        else
+        {
+            context.Request.Headers["x-api-key"] = credential;
+        }
+
+        var result = await context.AuthenticateAsync(options.CredentialScheme);
+        if (!result.Succeeded || result.Principal is not { } principal)
+        {
+            return Results.Redirect($"{Path}/signin?error=unknown");
+        }
+
+        var own = principal.FindFirst("tenant")?.Value;
+        if (own == "*" && tenant.Length == 0)
+        {
+            return Results.Redirect($"{Path}/signin?error=tenant");
+        }
+
+        var name = principal.Identity?.Name ?? principal.FindFirst("sub")?.Value ?? "unknown";
+        var claims = new List<Claim> { new(ClaimTypes.Name, name), new(isToken ? DeskUser.BearerClaim : DeskUser.ApiKeyClaim, credential) };
+        claims.AddRange(principal.FindAll("roles").Select(r => new Claim("roles", r.Value)));
+        claims.Add(new Claim("tenant", own ?? "default"));
+        if (own == "*")
+        {
+            claims.Add(new Claim(DeskUser.TenantHeaderClaim, tenant));
+        }
+
+        await context.SignInAsync(CookieScheme, new ClaimsPrincipal(new ClaimsIdentity(claims, CookieScheme, ClaimTypes.Name, "roles")));
+        return Results.Redirect(Path);
+    }
+}
