@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test. Needs nothing but the .NET SDK; whatever else the tests
-# need, this script brings up and tears down itself; it also runs the README's walkthroughs as written
+# need (PostgreSQL, Chromium for the desk), this script installs or brings up and tears down itself; it also runs the README's walkthroughs as written
 # (scripts/readme-walkthroughs.sh). Ends with a line "tests: N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,18 @@ if ! bash scripts/lib/test-postgres.sh start "$pgdir"; then
   exit 1
 fi
 source "$pgdir/env"
+
+# The desk's browser tests drive Debian's Chromium through its chromedriver (nothing is downloaded): installed from the
+# OS packages when missing, as the walkthroughs' curl and jq are.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "error: the desk's browser tests need Debian's chromium and chromium-driver; install them (apt-get install -y chromium chromium-driver)" >&2
+    exit 1
+  fi
+  echo "installing chromium and chromium-driver from the OS packages for the desk's browser tests..." >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2
+fi
 
 status=0
 # The README's walkthroughs, run from the README as written against fresh engines (about 2-3 minutes).

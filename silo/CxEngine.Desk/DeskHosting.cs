@@ -21,6 +21,15 @@ public static class DeskHosting
     public const string Policy = "cx-desk";
     public const string Path = "/desk";
 
+    private static readonly Lazy<byte[]> Stylesheet = new(() =>
+    {
+        using var stream = typeof(DeskHosting).Assembly.GetManifestResourceStream("desk.css")
+            ?? throw new InvalidOperationException("the desk's stylesheet is not embedded in CxEngine.Desk");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    });
+
     public static IServiceCollection AddCxDesk(this IServiceCollection services, DeskOptions options)
     {
         services.AddSingleton(options);
@@ -56,8 +65,9 @@ public static class DeskHosting
     public static void MapCxDesk(this WebApplication app, Action<IEndpointConventionBuilder> convention)
     {
         convention(app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization(Policy));
-        convention(app.MapPost($"{Path}/signin", SignInAsync));
-        convention(app.MapPost($"{Path}/signout", async (HttpContext context, IAntiforgery antiforgery) =>
+        convention(app.MapGet($"{Path}/desk.css", () => Results.Bytes(Stylesheet.Value, "text/css; charset=utf-8")));
+        convention(app.MapPost($"{Path}/session", SignInAsync));
+        convention(app.MapPost($"{Path}/session/end", async (HttpContext context, IAntiforgery antiforgery) =>
         {
             await antiforgery.ValidateRequestAsync(context);
             await context.SignOutAsync(CookieScheme);
@@ -80,17 +90,21 @@ public static class DeskHosting
             return Results.Redirect($"{Path}/signin?error=missing");
         }
 
+        // Checked as a call carrying it would be: a request of its own (this one's authentication already ran and is
+        // kept by its handlers), in a scope of its own, through the engine's credential scheme.
         var isToken = credential.Count(c => c == '.') == 2;
+        await using var scope = context.RequestServices.CreateAsyncScope();
+        var probe = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
         if (isToken)
         {
-            context.Request.Headers.Authorization = $"Bearer {credential}";
+            probe.Request.Headers.Authorization = $"Bearer {credential}";
         }
         else
         {
-            context.Request.Headers["x-api-key"] = credential;
+            probe.Request.Headers["x-api-key"] = credential;
         }
 
-        var result = await context.AuthenticateAsync(options.CredentialScheme);
+        var result = await probe.AuthenticateAsync(options.CredentialScheme);
         if (!result.Succeeded || result.Principal is not { } principal)
         {
             return Results.Redirect($"{Path}/signin?error=unknown");

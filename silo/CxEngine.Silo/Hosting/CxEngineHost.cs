@@ -25,7 +25,16 @@ public static class CxEngineHost
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         // Settings files ship beside the binary, so the engine reads the same ones from any working directory.
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+            // Named, not taken from the entry assembly: the tests host the engine in their own process.
+            ApplicationName = typeof(CxEngineHost).Assembly.GetName().Name,
+        });
+        // The desk's script and the framework's web assets from a build's output (not only in Development; a published
+        // engine carries them in its wwwroot instead, and this finds no manifest and does nothing).
+        builder.WebHost.UseStaticWebAssets();
         configure?.Invoke(builder);
 
         // Storage, cluster, security and endpoint settings shape the host itself, so they are read and checked

@@ -8,11 +8,16 @@ using V1 = CxEngine.Contracts.V1;
 
 namespace CxEngine.Silo.Services;
 
-/// <summary>Recovery: the durable, resumable feed of action changes, the action list, and the lifecycle.</summary>
-[Microsoft.AspNetCore.Authorization.Authorize(Roles = Security.Roles.Recovery)]
+/// <summary>
+/// Recovery: the durable, resumable feed of action changes, the action list, and the lifecycle. Reading them (the feed,
+/// the list, webhook deliveries) takes the read or the recovery role; changing an action takes the recovery role.
+/// </summary>
 public sealed partial class RecoveryService(
     IGrainFactory grains, RecoveryStore store, ActionFeed feed, Security.CallerLimits limits, Webhooks.WebhookDispatcher webhooks) : V1.Recovery.RecoveryBase
 {
+    /// <summary>Either role (ASP.NET Core reads the comma as "or").</summary>
+    private const string ReadersOfActions = Security.Roles.Read + "," + Security.Roles.Recovery;
+
     private const int ReplayPage = 500;
     private const int MaxTextLength = 2000;
 
@@ -21,6 +26,7 @@ public sealed partial class RecoveryService(
     /// anything that arrived while replaying is in the subscription and is skipped if already sent, and a
     /// jump in the live sequence is filled from the log. A watcher cut off for being slow starts over the same way.
     /// </summary>
+    [Microsoft.AspNetCore.Authorization.Authorize(Roles = ReadersOfActions)]
     public override async Task WatchActions(V1.WatchActionsRequest request, IServerStreamWriter<V1.RecoveryAction> responseStream, ServerCallContext context)
     {
         if (request.AfterSequence < -1)
@@ -92,6 +98,7 @@ public sealed partial class RecoveryService(
         }
     }
 
+    [Microsoft.AspNetCore.Authorization.Authorize(Roles = ReadersOfActions)]
     public override async Task<V1.ListActionsResponse> ListActions(V1.ListActionsRequest request, ServerCallContext context)
     {
         foreach (var status in request.Statuses)
@@ -135,6 +142,7 @@ public sealed partial class RecoveryService(
         return response;
     }
 
+    [Microsoft.AspNetCore.Authorization.Authorize(Roles = Security.Roles.Recovery)]
     public override async Task<V1.RecoveryAction> AcknowledgeAction(V1.ActionRef request, ServerCallContext context)
     {
         var (actionId, customer, via) = await FindAsync(request.ActionId, context);
@@ -147,6 +155,7 @@ public sealed partial class RecoveryService(
             context);
     }
 
+    [Microsoft.AspNetCore.Authorization.Authorize(Roles = Security.Roles.Recovery)]
     public override async Task<V1.RecoveryAction> ResolveAction(V1.ResolveActionRequest request, ServerCallContext context)
     {
         var (actionId, customer, via) = await FindAsync(request.ActionId, context);

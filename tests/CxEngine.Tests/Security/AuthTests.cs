@@ -36,7 +36,9 @@ public sealed class AuthTests(SecuredEngineFixture fixture) : IClassFixture<Secu
     {
         Roles.Ingest => Engine.Ingest.RecordEventAsync(Wire.Event(Ids.Customer(), 60), headers).ResponseAsync,
         Roles.Read => Engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = fixture.KnownCustomer }, headers).ResponseAsync,
-        Roles.Recovery => Engine.Recovery.ListActionsAsync(new V1.ListActionsRequest(), headers).ResponseAsync,
+        // Changing an action is the recovery role's alone (reading actions is open to read too, below): an unknown action
+        // is NOT_FOUND to a caller allowed to change actions, PERMISSION_DENIED to any other.
+        Roles.Recovery => NotFoundMeansAllowedAsync(Engine.Recovery.AcknowledgeActionAsync(new V1.ActionRef { ActionId = "nobody#1" }, headers).ResponseAsync),
         Roles.Admin => Engine.Policies.ListTiersAsync(new V1.ListTiersRequest(), headers).ResponseAsync,
         _ => throw new ArgumentOutOfRangeException(nameof(service)),
     };
@@ -124,9 +126,32 @@ public sealed class AuthTests(SecuredEngineFixture fixture) : IClassFixture<Secu
         var error = await Assert.ThrowsAsync<RpcException>(() => noKey.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
 
-        using var readKey = Engine.Recovery.WatchActions(new V1.WatchActionsRequest(), Credentials.ApiKey(Credentials.KeyFor(Roles.Read)));
-        var denied = await Assert.ThrowsAsync<RpcException>(() => readKey.ResponseStream.MoveNext(CancellationToken.None));
+        using var ingestKey = Engine.Recovery.WatchActions(new V1.WatchActionsRequest(), Credentials.ApiKey(Credentials.KeyFor(Roles.Ingest)));
+        var denied = await Assert.ThrowsAsync<RpcException>(() => ingestKey.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+    }
+
+    private static async Task NotFoundMeansAllowedAsync(Task call)
+    {
+        try
+        {
+            await call;
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+        {
+        }
+    }
+
+    [Theory]
+    [InlineData(Roles.Read, true)]
+    [InlineData(Roles.Recovery, true)]
+    [InlineData(Roles.Ingest, false)]
+    [InlineData(Roles.Admin, false)]
+    public async Task ReadingActions_TakesTheReadOrTheRecoveryRole(string role, bool allowed)
+    {
+        var key = Credentials.ApiKey(Credentials.KeyFor(role));
+        await AssertAllowedOnlyIfAsync(allowed, Engine.Recovery.ListActionsAsync(new V1.ListActionsRequest(), key).ResponseAsync);
+        await AssertAllowedOnlyIfAsync(allowed, Engine.Recovery.ListWebhookDeliveriesAsync(new V1.ListWebhookDeliveriesRequest(), key).ResponseAsync);
     }
 
     private static async Task AssertAllowedOnlyIfAsync(bool allowed, Task call)
