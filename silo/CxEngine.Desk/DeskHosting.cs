@@ -67,12 +67,16 @@ public static class DeskHosting
         convention(app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization(Policy));
         convention(app.MapGet($"{Path}/desk.css", () => Results.Bytes(Stylesheet.Value, "text/css; charset=utf-8")));
         convention(app.MapPost($"{Path}/session", SignInAsync));
+        // Authorized by the session, so the form's antiforgery token (issued to the signed-in person) is checked against them.
         convention(app.MapPost($"{Path}/session/end", async (HttpContext context, IAntiforgery antiforgery) =>
         {
-            await antiforgery.ValidateRequestAsync(context);
-            await context.SignOutAsync(CookieScheme);
+            if (await antiforgery.IsRequestValidAsync(context))
+            {
+                await context.SignOutAsync(CookieScheme);
+            }
+
             return Results.Redirect($"{Path}/signin");
-        }));
+        }).RequireAuthorization(Policy));
     }
 
     /// <summary>
@@ -81,7 +85,12 @@ public static class DeskHosting
     /// </summary>
     private static async Task<IResult> SignInAsync(HttpContext context, IAntiforgery antiforgery, DeskOptions options)
     {
-        await antiforgery.ValidateRequestAsync(context);
+        if (!await antiforgery.IsRequestValidAsync(context))
+        {
+            // A form from an older session or another site: nothing is done, the page is shown afresh.
+            return Results.Redirect($"{Path}/signin?error=expired");
+        }
+
         var form = await context.Request.ReadFormAsync();
         var credential = form["credential"].ToString().Trim();
         var tenant = form["tenant"].ToString().Trim();

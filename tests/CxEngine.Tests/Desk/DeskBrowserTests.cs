@@ -41,6 +41,8 @@ public sealed class DeskFixture : IAsyncLifetime
         Key(0, "desk-admin", null, Roles.All);
         Key(1, "desk-reader", null, Roles.Read);
         Key(2, "globex-desk", "globex", Roles.All);
+        args.Add($"--CxEngine:Security:Jwt:Issuer={Credentials.Issuer}");
+        args.Add($"--CxEngine:Security:Jwt:SigningKey={Convert.ToBase64String(Credentials.SigningKey)}");
         Host = await EngineHost.StartAsync(_data.Path, [.. args]);
         Browser = new Browser();
     }
@@ -66,18 +68,33 @@ public sealed class DeskBrowserTests(DeskFixture fixture) : IClassFixture<DeskFi
 
     private string Url(string path) => $"{Engine.HttpUrl.TrimEnd('/')}/{path.TrimStart('/')}";
 
+    /// <summary>Cookies are the current site's: the browser is taken to the desk's site before its cookies are deleted.</summary>
+    private void SignOutAll()
+    {
+        Browser.Open(Url("desk/signin"));
+        Browser.Driver.Manage().Cookies.DeleteAllCookies();
+        Browser.Open(Url("desk/signin")); // a fresh form: the deleted cookies took its antiforgery cookie along
+    }
+
     private void SignIn(string key)
     {
-        Browser.Driver.Manage().Cookies.DeleteAllCookies();
+        SignOutAll();
         Browser.Open(Url("desk"));
         Browser.Until(d => d.Url.Contains("/desk/signin", StringComparison.Ordinal), "the sign-in page for a visitor without a session");
         Browser.Find("#credential")!.SendKeys(TenantEngineFixture.KeyOf(key));
         Browser.Find("form.signin button[type=submit]")!.Click();
         Browser.Until(d => d.FindElements(By.CssSelector("h1")).FirstOrDefault(h => h.Text == "Recovery queue"), "the queue after signing in");
+        WaitLive();
     }
 
-    /// <summary>The queue's circuit is up and following the feed.</summary>
-    private void WaitLive() => Browser.Until(d => d.FindElement(By.CssSelector("table.queue caption")).Text.Contains("live", StringComparison.Ordinal), "the live queue");
+    /// <summary>
+    /// The queue's circuit is up and following the feed. Until then the rows are the prerendered ones, which the circuit
+    /// replaces (an element found before it would go stale).
+    /// </summary>
+    private void WaitLive() => WaitLive(Browser);
+
+    private static void WaitLive(Browser browser) =>
+        browser.Until(d => d.FindElement(By.CssSelector("table.queue caption")).Text.Contains("live", StringComparison.Ordinal), "the live queue");
 
     private IWebElement? Row(string actionId) => Browser.Find($"tr[data-action-id='{actionId}']");
 
@@ -93,8 +110,7 @@ public sealed class DeskBrowserTests(DeskFixture fixture) : IClassFixture<DeskFi
     {
         var action = await RaiseAsync(Ids.Customer("signin"));
 
-        Browser.Driver.Manage().Cookies.DeleteAllCookies();
-        Browser.Open(Url("desk/signin"));
+        SignOutAll();
         Browser.Find("#credential")!.SendKeys("not-a-key-of-this-engine");
         Browser.Find("form.signin button[type=submit]")!.Click();
         Browser.Until(d => d.FindElements(By.CssSelector("[role=alert]")).FirstOrDefault(e => e.Text.Contains("does not know this key", StringComparison.Ordinal)), "the refusal of an unknown key");
@@ -109,6 +125,24 @@ public sealed class DeskBrowserTests(DeskFixture fixture) : IClassFixture<DeskFi
         Assert.Contains("read-only", Browser.Text());
         Assert.Null(Browser.Find("#bulk-resolve"));
         Browser.Screenshot("desk-read-only");
+    }
+
+    [Fact]
+    public async Task SignIn_WithABearerToken_TakesItsRoles_AndSignOutEndsTheSession()
+    {
+        var action = await RaiseAsync(Ids.Customer("token"));
+        SignOutAll();
+        Browser.Find("#credential")!.SendKeys(Credentials.Token(Roles.Read));
+        Browser.Find("form.signin button[type=submit]")!.Click();
+        WaitLive();
+        var row = Browser.Until(_ => Row(action.ActionId), "the queue for a token with the read role");
+        Assert.Empty(row.FindElements(By.TagName("button")));
+        Assert.Contains("svc-read", Browser.Text());
+
+        Browser.Find("form.signout button")!.Click();
+        Browser.Until(d => d.Url.Contains("/desk/signin", StringComparison.Ordinal), "the sign-in page after signing out");
+        Browser.Open(Url("desk"));
+        Browser.Until(d => d.Url.Contains("/desk/signin", StringComparison.Ordinal), "the sign-in page again: the session is gone");
     }
 
     [Fact]
@@ -229,6 +263,7 @@ public sealed class DeskBrowserTests(DeskFixture fixture) : IClassFixture<DeskFi
         phone.Open(Url("desk/signin"));
         phone.Find("#credential")!.SendKeys(TenantEngineFixture.KeyOf("desk-admin"));
         phone.Find("form.signin button[type=submit]")!.Click();
+        WaitLive(phone);
         var row = phone.Until(d => d.FindElements(By.CssSelector($"tr[data-action-id='{action.ActionId}']")).FirstOrDefault(), "the queue on a phone");
         var button = row.FindElement(By.XPath(".//button[text()='Resolve']"));
         Assert.True(button.Displayed);
