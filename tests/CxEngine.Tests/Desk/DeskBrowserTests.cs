@@ -23,20 +23,7 @@ public sealed class DeskFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var args = new List<string>();
-        void Key(int i, string name, string? tenant, params string[] roles)
-        {
-            args.Add($"--CxEngine:Security:ApiKeys:{i}:Name={name}");
-            args.Add($"--CxEngine:Security:ApiKeys:{i}:Sha256={CxAuthentication.Hash(TenantEngineFixture.KeyOf(name))}");
-            if (tenant is not null)
-            {
-                args.Add($"--CxEngine:Security:ApiKeys:{i}:Tenant={tenant}");
-            }
-
-            for (var r = 0; r < roles.Length; r++)
-            {
-                args.Add($"--CxEngine:Security:ApiKeys:{i}:Roles:{r}={roles[r]}");
-            }
-        }
+        void Key(int i, string name, string? tenant, params string[] roles) => args.AddRange(Credentials.KeyArgs(i, name, tenant, roles));
 
         Key(0, "desk-admin", null, Roles.All);
         Key(1, "desk-reader", null, Roles.Read);

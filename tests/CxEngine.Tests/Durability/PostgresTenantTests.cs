@@ -20,13 +20,7 @@ public sealed class PostgresTenantTests
         var args = new List<string> { "--CxEngine:Storage:Provider=PostgreSql", $"--CxEngine:Storage:ConnectionString={database}" };
         for (var i = 0; i < tenants.Length; i++)
         {
-            args.Add($"--CxEngine:Security:ApiKeys:{i}:Name={tenants[i]}");
-            args.Add($"--CxEngine:Security:ApiKeys:{i}:Sha256={CxAuthentication.Hash(TenantEngineFixture.KeyOf(tenants[i]))}");
-            args.Add($"--CxEngine:Security:ApiKeys:{i}:Tenant={tenants[i]}");
-            for (var r = 0; r < Roles.All.Length; r++)
-            {
-                args.Add($"--CxEngine:Security:ApiKeys:{i}:Roles:{r}={Roles.All[r]}");
-            }
+            args.AddRange(Credentials.KeyArgs(i, tenants[i], tenants[i], Roles.All));
         }
 
         await using var engine = await EngineHost.StartAsync(data.Path, [.. args]);

@@ -41,6 +41,25 @@ internal static class Credentials
         return [.. args];
     }
 
+    /// <summary>The API key of a named test caller (each test host configures the ones it needs by <see cref="KeyArgs"/>).</summary>
+    public static string NamedKey(string name) => $"tenant-test-key-{name}-0123456789";
+
+    /// <summary>Host arguments for the named caller's key at position <paramref name="index"/>: name, hash, tenant (when given), roles.</summary>
+    public static IEnumerable<string> KeyArgs(int index, string name, string? tenant, params string[] roles)
+    {
+        yield return $"--CxEngine:Security:ApiKeys:{index}:Name={name}";
+        yield return $"--CxEngine:Security:ApiKeys:{index}:Sha256={CxAuthentication.Hash(NamedKey(name))}";
+        if (tenant is not null)
+        {
+            yield return $"--CxEngine:Security:ApiKeys:{index}:Tenant={tenant}";
+        }
+
+        for (var r = 0; r < roles.Length; r++)
+        {
+            yield return $"--CxEngine:Security:ApiKeys:{index}:Roles:{r}={roles[r]}";
+        }
+    }
+
     public static Metadata ApiKey(string key) => new() { { CxAuthentication.ApiKeyHeader, key } };
 
     public static Metadata Bearer(string token) => new() { { "authorization", $"Bearer {token}" } };

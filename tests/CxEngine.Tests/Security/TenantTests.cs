@@ -33,7 +33,7 @@ public sealed class TenantEngineFixture : IAsyncLifetime
 
     private static readonly string Secret = Receiver.NewSecret();
 
-    public static string KeyOf(string name) => $"tenant-test-key-{name}-0123456789";
+    public static string KeyOf(string name) => Credentials.NamedKey(name);
 
     public static Metadata As(string name, string? tenantHeader = null)
     {
@@ -52,22 +52,7 @@ public sealed class TenantEngineFixture : IAsyncLifetime
         await EveryTenantsHooks.StartAsync();
         var args = new List<string>();
         var i = 0;
-        void Key(string name, string? tenant, params string[] roles)
-        {
-            args.Add($"--CxEngine:Security:ApiKeys:{i}:Name={name}");
-            args.Add($"--CxEngine:Security:ApiKeys:{i}:Sha256={CxAuthentication.Hash(KeyOf(name))}");
-            if (tenant is not null)
-            {
-                args.Add($"--CxEngine:Security:ApiKeys:{i}:Tenant={tenant}");
-            }
-
-            for (var r = 0; r < roles.Length; r++)
-            {
-                args.Add($"--CxEngine:Security:ApiKeys:{i}:Roles:{r}={roles[r]}");
-            }
-
-            i++;
-        }
+        void Key(string name, string? tenant, params string[] roles) => args.AddRange(Credentials.KeyArgs(i++, name, tenant, roles));
 
         Key(Acme, Acme, Roles.All);
         Key(Globex, Globex, Roles.All);
@@ -559,10 +544,7 @@ public sealed class TenantLimitTests
         var args = new List<string> { "--CxEngine:Limits:EventsPerSecondPerTenant=1", "--CxEngine:Limits:EventBurstPerTenant=5" };
         for (var i = 0; i < keys.Length; i++)
         {
-            args.Add($"--CxEngine:Security:ApiKeys:{i}:Name={keys[i]}");
-            args.Add($"--CxEngine:Security:ApiKeys:{i}:Sha256={CxAuthentication.Hash(TenantEngineFixture.KeyOf(keys[i]))}");
-            args.Add($"--CxEngine:Security:ApiKeys:{i}:Tenant={(keys[i][0] == 'a' ? "alpha" : "beta")}");
-            args.Add($"--CxEngine:Security:ApiKeys:{i}:Roles:0={Roles.Ingest}");
+            args.AddRange(Credentials.KeyArgs(i, keys[i], keys[i][0] == 'a' ? "alpha" : "beta", Roles.Ingest));
         }
 
         await using var engine = await EngineHost.StartAsync(data.Path, [.. args]);
