@@ -1,3 +1,5 @@
+using CxEngine.Scoring;
+
 namespace CxEngine.Customers;
 
 /// <summary>One customer's running expectation and satisfaction, keyed by the customer id.</summary>
@@ -68,4 +70,12 @@ public sealed record CustomerErasure([property: Id(0)] long EventsErased, [prope
 public sealed record CustomerHistory(
     [property: Id(0)] CustomerSnapshot Score,
     [property: Id(1)] IReadOnlyList<ScoreChangeRecord> Changes,
-    [property: Id(2)] long? NextBeforePosition = null);
+    [property: Id(2)] long? NextBeforePosition = null,
+    [property: Id(3)] IReadOnlyList<OpenPromiseDue>? OpenPromises = null);
+
+/// <summary>An open promise as a reader sees it: the promise, and when the engine acts on it by itself under the tier in force.</summary>
+[GenerateSerializer, Immutable, Alias("cx.OpenPromiseDue")]
+public sealed record OpenPromiseDue(
+    [property: Id(0)] OpenPromise Promise,
+    [property: Id(1)] long? OverdueAtTicks,
+    [property: Id(2)] long MissedAtTicks);

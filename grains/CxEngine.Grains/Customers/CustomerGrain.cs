@@ -126,7 +126,13 @@ public sealed partial class CustomerGrain(
         var page = await store.ReadBackwardsAsync(CustomerId, before, pageSize + 1);
         var changes = page.Take(pageSize).Select(e => e.ToChange(asReceived: true)).ToArray();
         long? next = page.Count > pageSize ? page[pageSize - 1].Position : null;
-        return new CustomerHistory(Snapshot(await tiers.GetAsync(Tenant, null)), changes, next);
+        var catalog = await tiers.GetAsync(Tenant, null);
+        var policy = catalog.FindOrDefault(_state.Tier);
+        var promises = _state.OpenPromises.IsDefaultOrEmpty ? [] : _state.OpenPromises
+            .Select(p => new OpenPromiseDue(p, p.OverdueTicks(policy), p.DeadlineTicks(policy)))
+            .OrderBy(p => Math.Min(p.OverdueAtTicks ?? long.MaxValue, p.MissedAtTicks))
+            .ToArray();
+        return new CustomerHistory(Snapshot(catalog), changes, next, promises);
     }
 
     public async Task<CustomerSnapshot> SetTierAsync(string tier)

@@ -233,6 +233,30 @@ public static class ContractMapper
         return action;
     }
 
+    public static V1.OpenPromise ToOpenPromise(OpenPromiseDue due)
+    {
+        static Timestamp At(long ticks) => Timestamp.FromDateTime(new DateTime(ticks, DateTimeKind.Utc));
+        var p = due.Promise;
+        var promise = new V1.OpenPromise
+        {
+            PromiseId = p.PromiseId,
+            PromisedAt = At(p.PromisedAtTicks),
+            MissedAt = At(due.MissedAtTicks),
+            Overdue = p.OverdueApplied,
+        };
+        if (p.MadeAtTicks != 0)
+        {
+            promise.MadeAt = At(p.MadeAtTicks);
+        }
+
+        if (due.OverdueAtTicks is { } overdue)
+        {
+            promise.OverdueAt = At(overdue);
+        }
+
+        return promise;
+    }
+
     public static V1.TierPolicy ToTier(TierPolicy p) => new()
     {
         Name = p.Name,

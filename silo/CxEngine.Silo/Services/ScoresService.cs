@@ -85,6 +85,11 @@ public sealed class ScoresService(IGrainFactory grains, CustomerStore customers,
             response.Changes.Add(request.IncludeEvents ? ContractMapper.ToChange(change, request.CustomerId) : ContractMapper.ToChange(change));
         }
 
+        foreach (var promise in history.OpenPromises ?? [])
+        {
+            response.OpenPromises.Add(ContractMapper.ToOpenPromise(promise));
+        }
+
         if (history.NextBeforePosition is { } next)
         {
             response.NextPageToken = PageTokens.Encode(request.CustomerId, next.ToString(System.Globalization.CultureInfo.InvariantCulture));

@@ -180,10 +180,13 @@ public sealed class DeskBrowserTests(DeskFixture fixture) : IClassFixture<DeskFi
     {
         var customer = Ids.Customer("page");
         var action = await RaiseAsync(customer);
-        for (var i = 0; i < 4; i++)
+        for (var i = 0; i < 3; i++)
         {
             await Engine.Ingest.RecordEventAsync(Wire.Event(customer, 30 + (15 * i), at: Wire.T0.AddHours(i + 1)), DeskFixture.As("desk-admin"));
         }
+
+        // An open promise, with its deadlines on the page.
+        await Engine.Ingest.RecordEventAsync(PromiseWire.Registration(customer, "refund-1", DateTime.UtcNow, TimeSpan.FromDays(2)), DeskFixture.As("desk-admin"));
 
         SignIn("desk-admin");
         Browser.Open(Url($"desk/customers/{customer}"));
@@ -196,6 +199,7 @@ public sealed class DeskBrowserTests(DeskFixture fixture) : IClassFixture<DeskFi
         Assert.Contains($"Open action {action.ActionId}", Browser.Text());
         Assert.Contains("Playbook", Browser.Text());
         Assert.Contains("needs approval", Browser.Text());
+        Assert.Contains("refund-1: promised for", Browser.Find("section[aria-labelledby=promises-title]")!.Text);
         Browser.Screenshot("desk-customer");
 
         Browser.Open(Url("desk/at-risk"));

@@ -46,6 +46,12 @@ public sealed class PromiseServiceTests
         Assert.True(registered.Change.Unscored);
         Assert.Equal(75, registered.Score.Score);
 
+        // The history names the open promise and when the engine will act on it: missed at 2 h 40 min, no overdue step here.
+        var open = Assert.Single((await engine.Scores.GetHistoryAsync(new V1.GetHistoryRequest { CustomerId = customer })).OpenPromises);
+        Assert.Equal(("callback-1", now + TimeSpan.FromHours(2), now + TimeSpan.FromMinutes(160), false),
+            (open.PromiseId, open.PromisedAt.ToDateTime(), open.MissedAt.ToDateTime(), open.Overdue));
+        Assert.Null(open.OverdueAt);
+
         clock.Advance(TimeSpan.FromHours(2) + TimeSpan.FromMinutes(30)); // not yet due
         await Task.Delay(300);
         Assert.Equal(1, (await engine.Scores.GetScoreAsync(new V1.GetScoreRequest { CustomerId = customer })).EventsApplied);
@@ -57,6 +63,7 @@ public sealed class PromiseServiceTests
         var (expected, missed) = Expected(registration, clock.GetUtcNow().UtcDateTime);
         var history = await engine.Scores.GetHistoryAsync(new V1.GetHistoryRequest { CustomerId = customer });
         Assert.Equal(["promise-missed:callback-1", registration.EventId], history.Changes.Select(c => c.EventId));
+        Assert.Empty(history.OpenPromises);
         PromiseWire.AssertMissedStep(history.Changes[0], missed);
         Assert.Equal(expected.Score.Score, history.Score.Score, 9);
         Assert.Equal(expected.Score.Expectation, history.Score.Expectation, 9);
