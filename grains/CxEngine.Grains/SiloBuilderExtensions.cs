@@ -38,6 +38,8 @@ public static class SiloBuilderExtensions
         });
         silo.Services.AddSingleton(sp => new RecoveryStore(sp.GetRequiredService<CxDatabase>(), sp.GetRequiredService<Serializer>()));
         silo.Services.AddSingleton<CustomerStore>();
+        // What a customer grain may do with storage: its own journal, nothing across customers.
+        silo.Services.AddSingleton<ICustomerJournal>(sp => sp.GetRequiredService<CustomerStore>());
 
         // Memory that levels off: idle customers leave after Customers.IdleAfter, and under memory pressure Orleans
         // sheds the least recently used ones first (each comes back from its snapshot and log on its next event).

@@ -43,7 +43,7 @@ public sealed partial class CustomerGrain : ICustomerRescoring
         }
 
         var now = Now;
-        var fold = await CustomerRescorer.ReplayAsync(store, CustomerId, _state.Position, _state.Tier!, after, now);
+        var fold = await CustomerRescorer.ReplayAsync(journal, CustomerId, _state.Position, _state.Tier!, after, now);
         var result = CustomerRescorer.Summarize(CustomerId, _state, fold, before, after);
         var (next, change) = CustomerLifecycle.Rescored(_state, CustomerId, fold, after.FindOrDefault(_state.Tier), reason, now);
         _state = next;

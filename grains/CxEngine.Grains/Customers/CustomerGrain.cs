@@ -14,7 +14,7 @@ namespace CxEngine.Customers;
 /// commit and no other. It computes no score itself.
 /// </summary>
 public sealed partial class CustomerGrain(
-    CustomerStore store,
+    ICustomerJournal journal,
     TierCatalogCache tiers,
     [FromKeyedServices(EngineClock.Key)] TimeProvider clock,
     IOptions<EngineOptions> options,
@@ -123,7 +123,7 @@ public sealed partial class CustomerGrain(
         }
 
         var before = beforePosition <= 0 ? _state.Position + 1 : Math.Min(beforePosition, _state.Position + 1);
-        var page = await store.ReadBackwardsAsync(CustomerId, before, pageSize + 1);
+        var page = await journal.ReadBackwardsAsync(CustomerId, before, pageSize + 1);
         var changes = page.Take(pageSize).Select(e => e.ToChange(asReceived: true)).ToArray();
         long? next = page.Count > pageSize ? page[pageSize - 1].Position : null;
         var catalog = await tiers.GetAsync(Tenant, null);
@@ -227,7 +227,7 @@ public sealed partial class CustomerGrain(
     public async Task<CustomerErasure?> EraseAsync()
     {
         ThrowIfStale();
-        var erased = await store.EraseAsync(CustomerId);
+        var erased = await journal.EraseAsync(CustomerId);
         // Nothing of the customer is left to snapshot on the way out, and no id to remember: the next event starts anew.
         _state = new CustomerState();
         _version = 0;
@@ -376,7 +376,7 @@ public sealed partial class CustomerGrain(
     {
         // The earliest open-promise deadline goes into the customer's row: the index the promise sweep reads.
         var promiseDue = _state.OpenPromises.IsDefaultOrEmpty ? null : CustomerModel.NextDeadlineTicks(_state, (await tiers.GetAsync(Tenant, null)).FindOrDefault(_state.Tier));
-        var result = await store.CommitAsync(new CustomerCommit(CustomerId, _version, _state, logged, actions, writeSnapshot, promiseDue), Now);
+        var result = await journal.CommitAsync(new CustomerCommit(CustomerId, _version, _state, logged, actions, writeSnapshot, promiseDue), Now);
         _version = result.Version;
         if (writeSnapshot || result.Version == 1)
         {
@@ -432,14 +432,14 @@ public sealed partial class CustomerGrain(
     {
         var window = _limits.ReasonWindow;
         var recent = batch.Count >= window ? batch.Skip(batch.Count - window) : batch;
-        var fromLog = batch.Count >= window ? [] : await store.ReadBackwardsAsync(CustomerId, batch.Count > 0 ? batch[0].Position : _state.Position + 1, window - batch.Count);
+        var fromLog = batch.Count >= window ? [] : await journal.ReadBackwardsAsync(CustomerId, batch.Count > 0 ? batch[0].Position : _state.Position + 1, window - batch.Count);
         return RecoveryRules.CostliestReasons(recent.Concat(fromLog).Select(e => e.ToChange()));
     }
 
     /// <summary>Rebuilds the customer from storage: its snapshot, then the log after it through the replay fold.</summary>
     private async Task LoadAsync()
     {
-        var loaded = await store.LoadAsync(CustomerId);
+        var loaded = await journal.LoadAsync(CustomerId);
         var state = loaded.Snapshot ?? new CustomerState();
         var snapshotPosition = state.Position;
         CustomerReplay.Replay(state, loaded.After);

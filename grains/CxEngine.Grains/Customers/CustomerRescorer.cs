@@ -18,7 +18,7 @@ public static class CustomerRescorer
     /// promises the catalog makes overdue or missed by <paramref name="now"/> (the engine's clock) applied.
     /// </summary>
     public static async Task<Rescoring> ReplayAsync(
-        CustomerStore store, string customerId, long upToPosition, string currentTier, TierCatalog catalog, DateTime now,
+        ICustomerJournal store, string customerId, long upToPosition, string currentTier, TierCatalog catalog, DateTime now,
         CancellationToken cancellationToken = default)
     {
         var fold = new Rescoring(catalog.FindOrDefault, customerId);
@@ -44,7 +44,7 @@ public static class CustomerRescorer
 
     /// <summary>What a dry run reports for a customer: its stored state (snapshot + log) against the replay.</summary>
     public static async Task<CustomerRescoreResult?> DryRunAsync(
-        CustomerStore store, string customerId, TierCatalog before, TierCatalog after, DateTime now, CancellationToken cancellationToken = default)
+        ICustomerJournal store, string customerId, TierCatalog before, TierCatalog after, DateTime now, CancellationToken cancellationToken = default)
     {
         var loaded = await store.LoadAsync(customerId);
         var current = loaded.Snapshot ?? new CustomerState();

@@ -82,7 +82,7 @@ public sealed partial class CustomerStore(
     ActionFeed feed,
     EngineMetrics metrics,
     Serializer serializer,
-    ILogger<CustomerStore> logger) : IAsyncDisposable
+    ILogger<CustomerStore> logger) : ICustomerJournal, IAsyncDisposable
 {
     private const string SelectEvents = "SELECT position, event_id, applied_ticks, payload FROM cx_events";
 
