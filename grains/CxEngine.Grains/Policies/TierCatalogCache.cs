@@ -23,11 +23,6 @@ public sealed partial class TierCatalogCache(IGrainFactory grains, ILogger<TierC
     private const long MissReloadIntervalMs = 250;
 
     /// <summary>
-    /// The default tenant's catalog this silo holds (see <see cref="GetAsync(string, string?)"/>).
-    /// </summary>
-    public ValueTask<TierCatalog> GetAsync(string? tier = null) => GetAsync(Tenants.Default, tier);
-
-    /// <summary>
     /// The tenant's catalog this silo holds. Naming a tier the held catalog does not know re-reads the catalog
     /// first, so a tier created a moment ago on another silo is found.
     /// </summary>
@@ -100,15 +95,16 @@ public sealed partial class TierCatalogCache(IGrainFactory grains, ILogger<TierC
                 return loaded;
             }
 
-            var first = held.Catalog is null;
-            var catalog = grains.GetGrain<ITierCatalogGrain>(ITierCatalogGrain.KeyOf(tenant));
-            if (first && _self is not null)
+            if (held.Catalog is null)
             {
                 // A tenant this silo had not served yet: hear of its changes from now on (the renewal loop keeps it).
-                await catalog.SubscribeAsync(_self);
+                await RefreshAsync(tenant);
+            }
+            else
+            {
+                Offer(await grains.GetGrain<ITierCatalogGrain>(ITierCatalogGrain.KeyOf(tenant)).GetAsync());
             }
 
-            Offer(await catalog.GetAsync());
             held.LastMissReload = Environment.TickCount64;
             return held.Catalog!;
         }

@@ -1,5 +1,6 @@
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
+using OpenQA.Selenium.Chromium;
 
 namespace CxEngine.Tests.Desk;
 
@@ -11,10 +12,12 @@ internal sealed class Browser : IDisposable
 {
     public const string ChromiumPath = "/usr/bin/chromium";
     public const string DriverPath = "/usr/bin/chromedriver";
+    public const int PhoneWidth = 390;
 
     private readonly TempDirectory _profile = new("chromium");
 
-    public Browser(int width = 1280, int height = 800)
+    /// <param name="phone">A phone's viewport (390×844, touch), emulated: a desktop window cannot be made that narrow.</param>
+    public Browser(bool phone = false)
     {
         if (!File.Exists(ChromiumPath) || !File.Exists(DriverPath))
         {
@@ -28,7 +31,12 @@ internal sealed class Browser : IDisposable
         var options = new ChromeOptions { BinaryLocation = ChromiumPath };
         options.AddArguments(
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", $"--window-size={width},{height}", $"--user-data-dir={_profile.Path}");
+            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,800", $"--user-data-dir={_profile.Path}");
+        if (phone)
+        {
+            options.EnableMobileEmulation(new ChromiumMobileEmulationDeviceSettings { Width = PhoneWidth, Height = 844, PixelRatio = 1, EnableTouchEvents = true, UserAgent = "Mozilla/5.0 (Linux; Android 14) Mobile" });
+        }
+
         Driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(90));
     }
 

@@ -250,16 +250,17 @@ public sealed class DeskBrowserTests(DeskFixture fixture) : IClassFixture<DeskFi
     public async Task OnAPhone_TheQueueStacksItsRows_AndKeepsItsButtons()
     {
         var action = await RaiseAsync(Ids.Customer("phone"));
-        using var phone = new Browser(390, 844);
+        using var phone = new Browser(phone: true);
         phone.Open(Url("desk/signin"));
         phone.Find("#credential")!.SendKeys(TenantEngineFixture.KeyOf("desk-admin"));
         phone.Find("form.signin button[type=submit]")!.Click();
         WaitLive(phone);
         var row = phone.Until(d => d.FindElements(By.CssSelector($"tr[data-action-id='{action.ActionId}']")).FirstOrDefault(), "the queue on a phone");
+        phone.Screenshot("desk-phone");
         var button = row.FindElement(By.XPath(".//button[text()='Resolve']"));
         Assert.True(button.Displayed);
-        Assert.True(button.Location.X + button.Size.Width <= 390, "the Resolve button must fit the phone's width");
-        phone.Screenshot("desk-phone");
+        Assert.True(button.Location.X + button.Size.Width <= Browser.PhoneWidth, "the Resolve button must fit the phone's width");
+        Assert.True((long)phone.Driver.ExecuteScript("return document.documentElement.scrollWidth")! <= Browser.PhoneWidth, "nothing may make the page wider than the phone");
     }
 }
 

@@ -2,7 +2,6 @@ using CxEngine.Silo.Security;
 using CxEngine.Tests.Security;
 using CxEngine.Tests.Service;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using V1 = CxEngine.Contracts.V1;
 
 namespace CxEngine.Tests.Durability;
@@ -34,11 +33,7 @@ public sealed class PostgresTenantTests
 
         async Task<List<string>> AtRiskAsync(string tenant) =>
             [.. (await engine.Scores.ListAtRiskAsync(new V1.ListAtRiskRequest(), TenantEngineFixture.As(tenant))).Customers.Select(c => c.CustomerId)];
-        async Task<List<string>> ExportAsync(string tenant)
-        {
-            using var call = engine.Scores.ExportScores(new V1.ExportScoresRequest(), TenantEngineFixture.As(tenant));
-            return await call.ResponseStream.ReadAllAsync().Select(s => s.CustomerId).ToListAsync();
-        }
+        Task<List<string>> ExportAsync(string tenant) => TenantEngineFixture.ExportedIdsAsync(engine, TenantEngineFixture.As(tenant));
 
         Assert.Equal([acmeOnly, shared], (await AtRiskAsync("acme")).Order());
         Assert.Equal([shared], await AtRiskAsync("globex"));
@@ -55,12 +50,7 @@ public sealed class PostgresTenantTests
         Assert.Equal(StatusCode.NotFound, gone.StatusCode);
 
         // The feed replays over the redacted entry: acme sees its remaining customer's entry only.
-        var recovery = new V1.Recovery.RecoveryClient(engine.Channel.Intercept(m =>
-        {
-            m.Add(CxAuthentication.ApiKeyHeader, TenantEngineFixture.KeyOf("acme"));
-            return m;
-        }));
-        await using var watcher = new Watcher(recovery, new V1.WatchActionsRequest { AfterSequence = 0 });
+        await using var watcher = new Watcher(engine.Recovery, new V1.WatchActionsRequest { AfterSequence = 0 }, TenantEngineFixture.As("acme"));
         var replayed = await watcher.WaitForAsync(r => r.Any(a => a.CustomerId == acmeOnly), "acme's remaining entry");
         Assert.DoesNotContain(replayed, a => a.CustomerId == shared);
     }

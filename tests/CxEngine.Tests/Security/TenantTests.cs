@@ -6,7 +6,6 @@ using CxEngine.Tests.Http;
 using CxEngine.Tests.Service;
 using CxEngine.Tests.Webhooks;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Spectre.Console;
@@ -44,6 +43,13 @@ public sealed class TenantEngineFixture : IAsyncLifetime
         }
 
         return headers;
+    }
+
+    /// <summary>The customer ids ExportScores streams to the caller with these headers.</summary>
+    public static async Task<List<string>> ExportedIdsAsync(EngineHost engine, Metadata headers)
+    {
+        using var call = engine.Scores.ExportScores(new V1.ExportScoresRequest(), headers);
+        return await call.ResponseStream.ReadAllAsync().Select(s => s.CustomerId).ToListAsync();
     }
 
     public async Task InitializeAsync()
@@ -187,16 +193,10 @@ public sealed class TenantTests(TenantEngineFixture fixture) : IClassFixture<Ten
         Assert.DoesNotContain(globexCustomer, acmeRisk);
         Assert.Contains(globexCustomer, await AtRiskAsync(Globex));
 
-        async Task<List<string>> ExportAsync(string tenant)
-        {
-            using var call = Engine.Scores.ExportScores(new V1.ExportScoresRequest(), As(tenant));
-            return await call.ResponseStream.ReadAllAsync().Select(s => s.CustomerId).ToListAsync();
-        }
-
-        var acmeExport = await ExportAsync(Acme);
+        var acmeExport = await TenantEngineFixture.ExportedIdsAsync(Engine, As(Acme));
         Assert.Contains(acmeCustomer, acmeExport);
         Assert.DoesNotContain(globexCustomer, acmeExport);
-        Assert.DoesNotContain(acmeCustomer, await ExportAsync(Globex));
+        Assert.DoesNotContain(acmeCustomer, await TenantEngineFixture.ExportedIdsAsync(Engine, As(Globex)));
     }
 
     [Fact]
@@ -231,8 +231,7 @@ public sealed class TenantTests(TenantEngineFixture fixture) : IClassFixture<Ten
         await RaiseAsync(Globex, globexCustomer);
         await RaiseAsync(Acme, acmeCustomer);
 
-        await using var acmeWatcher = new Watcher(new V1.Recovery.RecoveryClient(Engine.Channel.Intercept(m => Merge(m, As(Acme)))),
-            new V1.WatchActionsRequest { AfterSequence = 0 });
+        await using var acmeWatcher = new Watcher(Engine.Recovery, new V1.WatchActionsRequest { AfterSequence = 0 }, As(Acme));
         var replayed = await acmeWatcher.WaitForAsync(r => r.Any(a => a.CustomerId == acmeCustomer), "acme's entry in the replay");
         Assert.All(replayed, a => Assert.Equal(Acme, a.Tenant));
         Assert.DoesNotContain(replayed, a => a.CustomerId == globexCustomer);
@@ -244,16 +243,6 @@ public sealed class TenantTests(TenantEngineFixture fixture) : IClassFixture<Ten
         await RaiseAsync(Acme, liveAcme);
         var live = await acmeWatcher.WaitForAsync(r => r.Any(a => a.CustomerId == liveAcme), "acme's live entry");
         Assert.DoesNotContain(live, a => a.CustomerId == liveGlobex || a.Tenant != Acme);
-    }
-
-    private static Metadata Merge(Metadata metadata, Metadata extra)
-    {
-        foreach (var entry in extra)
-        {
-            metadata.Add(entry);
-        }
-
-        return metadata;
     }
 
     [Fact]
@@ -481,14 +470,11 @@ public sealed class TenantTests(TenantEngineFixture fixture) : IClassFixture<Ten
         Assert.Empty((await Engine.Recovery.ListActionsAsync(new V1.ListActionsRequest { CustomerId = customer }, As(Acme))).Actions);
         Assert.Equal(StatusCode.NotFound, await CodeOfAsync(() =>
             Engine.Recovery.AcknowledgeActionAsync(new V1.ActionRef { ActionId = first.Action.ActionId }, As(Acme)).ResponseAsync));
-        using (var export = Engine.Scores.ExportScores(new V1.ExportScoresRequest(), As(Acme)))
-        {
-            var ids = await export.ResponseStream.ReadAllAsync().Select(s => s.CustomerId).ToListAsync();
-            Assert.DoesNotContain(customer, ids);
-            Assert.Contains(keep, ids);
-        }
+        var exported = await TenantEngineFixture.ExportedIdsAsync(Engine, As(Acme));
+        Assert.DoesNotContain(customer, exported);
+        Assert.Contains(keep, exported);
 
-        await using (var watcher = new Watcher(new V1.Recovery.RecoveryClient(Engine.Channel.Intercept(m => Merge(m, As(Acme)))), new V1.WatchActionsRequest { AfterSequence = 0 }))
+        await using (var watcher = new Watcher(Engine.Recovery, new V1.WatchActionsRequest { AfterSequence = 0 }, As(Acme)))
         {
             var replayed = await watcher.WaitForAsync(r => r.Any(a => a.CustomerId == keep), "the kept customer's entry");
             Assert.DoesNotContain(replayed, a => a.CustomerId == customer);

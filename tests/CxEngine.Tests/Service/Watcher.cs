@@ -10,9 +10,9 @@ internal sealed class Watcher : IAsyncDisposable
     private readonly CancellationTokenSource _disconnect = new();
     private readonly Task _reading;
 
-    public Watcher(V1.Recovery.RecoveryClient recovery, V1.WatchActionsRequest request)
+    public Watcher(V1.Recovery.RecoveryClient recovery, V1.WatchActionsRequest request, Metadata? headers = null)
     {
-        var call = recovery.WatchActions(request, cancellationToken: _disconnect.Token);
+        var call = recovery.WatchActions(request, headers, cancellationToken: _disconnect.Token);
         _reading = Task.Run(async () =>
         {
             using (call)
