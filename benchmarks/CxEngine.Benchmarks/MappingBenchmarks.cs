@@ -45,10 +45,10 @@ public class MappingBenchmarks
         };
         _eventBytes = _event.ToByteArray();
         _validation.TryMap(_event, _catalog, out var mapped);
-        var change = new EventLogEntry(12, mapped.EventId, now,
-            new LoggedEvent(mapped.Event, mapped.Channel, "standard", new ScoreExplanation(60, 65, -5, 63.75, 70, -0.5, 66.1, 64.85))).ToChange();
+        var entry = new EventLogEntry(12, mapped.EventId, now,
+            new LoggedEvent(mapped.Event, mapped.Channel, "standard", new ScoreExplanation(60, 65, -5, 63.75, 70, -0.5, 66.1, 64.85)));
         _outcome = new EventOutcome(mapped.EventId, EventStatus.Applied,
-            new CustomerSnapshot("cust-000042", "standard", 66.1, 64.85, 55, 12, now, null), change);
+            new CustomerSnapshot("cust-000042", "standard", 66.1, 64.85, 55, 12, now, null), entry);
     }
 
     [Benchmark]

@@ -18,17 +18,25 @@ public enum EventStatus : byte
     Unavailable = 4,
 }
 
-/// <summary>What became of one event: its status, the customer after it, why the score moved, and any action it touched.</summary>
+/// <summary>
+/// What became of one event: its status, the customer after it, why the score moved (the event's own log entry, the
+/// record the commit wrote: not copied into another shape for every result), and any action it touched.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("cx.EventOutcome")]
 public sealed record EventOutcome(
     [property: Id(0)] string EventId,
     [property: Id(1)] EventStatus Status,
     [property: Id(2)] CustomerSnapshot? Score,
-    [property: Id(3)] ScoreChangeRecord? Change = null,
+    [property: Id(7)] EventLogEntry? Entry = null,
     [property: Id(4)] RecoveryActionRecord? Action = null,
     [property: Id(5)] string? Error = null,
     [property: Id(6)] FieldError? Rejection = null)
 {
+    // Id 3 was the change as a ScoreChangeRecord, made for every result; the entry it was made from travels instead.
+
+    /// <summary>Why the score moved, as the read side explains it (null unless applied).</summary>
+    public ScoreChangeRecord? Change => Entry?.ToChange();
+
     /// <summary>What the client reads as the result's error: the field and problem of a rejection, or why it is unavailable.</summary>
     public string? Reason => Rejection?.ToString() ?? Error;
 }

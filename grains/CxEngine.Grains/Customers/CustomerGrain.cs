@@ -299,7 +299,7 @@ public sealed partial class CustomerGrain(
             _recent.Add(idHash);
 
             // The event's own entry is the last; an action a missed promise before it changed is reported too.
-            outcomes[i] = new EventOutcome(evt.EventId, EventStatus.Applied, Snapshot(policy), logged[^1].ToChange(), action);
+            outcomes[i] = new EventOutcome(evt.EventId, EventStatus.Applied, Snapshot(policy), logged[^1], action);
         }
 
         // What the log alone does not carry (the action, a resolved episode, the tier, the open promises) goes into

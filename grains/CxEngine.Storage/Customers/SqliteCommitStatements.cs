@@ -41,7 +41,7 @@ internal sealed class SqliteCommitStatements
     public static SqliteCommitStatements For(sqlite3 db) => Prepared.GetValue(db, static h => new SqliteCommitStatements(h));
 
     /// <summary>Adds a log row; false when the customer's log already has the id or the position.</summary>
-    public bool InsertEvent(string customerId, EventLogEntry entry, byte[] payload) =>
+    public bool InsertEvent(string customerId, EventLogEntry entry, ReadOnlySpan<byte> payload) =>
         _insertEvent.Bind(1, customerId).Bind(2, entry.Position).Bind(3, entry.EventId).Bind(4, entry.AppliedAt.Ticks).Bind(5, payload)
             .Execute() == 1;
 
@@ -54,19 +54,22 @@ internal sealed class SqliteCommitStatements
     /// <summary>The newest action-log sequence: this transaction's entries follow it (one writer, so in commit order).</summary>
     public long NewestActionSequence() => _newestActionSequence.ScalarInt64() ?? 0;
 
-    /// <summary>Writes the customer's row if its version is still the one the grain read; false when another activation wrote it.</summary>
-    public bool UpsertCustomer(CustomerCommit commit, byte[]? snapshot, DateTime now)
+    /// <summary>
+    /// Writes the customer's row if its version is still the one the grain read; false when another activation wrote it.
+    /// An empty <paramref name="snapshot"/> keeps the stored one (the statement writes a snapshot only when given one).
+    /// </summary>
+    public bool UpsertCustomer(CustomerCommit commit, ReadOnlySpan<byte> snapshot, DateTime now)
     {
         var state = commit.State;
         return _upsertCustomer
             .Bind(1, commit.CustomerId).Bind(2, commit.ExpectedVersion + 1).Bind(3, state.Tier ?? "").Bind(4, state.Score.Score)
             .Bind(5, state.Score.Expectation).Bind(6, state.Position).Bind(7, state.Score.LastEventAtTicks).Bind(8, state.OpenAction?.ActionId)
-            .Bind(9, state.Position).Bind(10, snapshot ?? []).Bind(11, now.Ticks).Bind(12, commit.PromiseDueTicks)
+            .Bind(9, state.Position).Bind(10, snapshot).Bind(11, now.Ticks).Bind(12, commit.PromiseDueTicks)
             .Execute() == 1;
     }
 
     /// <summary>An action-log entry (at its <see cref="RecoveryActionRecord.Sequence"/>) and the action's current state.</summary>
-    public void AppendAction(RecoveryActionRecord entry, byte[] payload, DateTime now)
+    public void AppendAction(RecoveryActionRecord entry, ReadOnlySpan<byte> payload, DateTime now)
     {
         _insertActionLog
             .Bind(1, entry.Sequence).Bind(2, entry.ActionId).Bind(3, (long)entry.Revision).Bind(4, entry.CustomerId).Bind(5, entry.Tier)

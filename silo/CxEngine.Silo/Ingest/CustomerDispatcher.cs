@@ -79,7 +79,8 @@ public sealed partial class CustomerDispatcher(
 
     public void Submit(string customerId, CustomerEvent evt, IOutcomeSink sink)
     {
-        var pending = new Pending(evt, sink, Stopwatch.GetTimestamp(), EngineTracing.Ingest.HasListeners() ? Activity.Current?.Context ?? default : default);
+        // The caller's span is kept only while tracing listens, as a reference: a Pending of four words.
+        var pending = new Pending(evt, sink, Stopwatch.GetTimestamp(), EngineTracing.Ingest.HasListeners() ? Activity.Current : null);
         while (true)
         {
             var queue = _queues.GetOrAdd(customerId, static id => new CustomerQueue(id));
@@ -98,7 +99,7 @@ public sealed partial class CustomerDispatcher(
                 startDrain = false;
                 if (!blocked)
                 {
-                    queue.Waiting.Add(pending);
+                    queue.Add(pending);
                     startDrain = !queue.Draining;
                     queue.Draining = true;
                 }
@@ -136,17 +137,15 @@ public sealed partial class CustomerDispatcher(
             {
                 lock (queue)
                 {
-                    if (queue.Waiting.Count == 0)
+                    if (queue.Count == 0)
                     {
                         Retire(queue);
                         retired = true;
                         return;
                     }
 
-                    batch = new Pending[Math.Min(queue.Waiting.Count, _maxBatch)];
+                    batch = queue.Take(_maxBatch);
                     answered = 0;
-                    queue.Waiting.CopyTo(0, batch, 0, batch.Length);
-                    queue.Waiting.RemoveRange(0, batch.Length);
                 }
 
                 var events = new CustomerEvent[batch.Length];
@@ -240,8 +239,7 @@ public sealed partial class CustomerDispatcher(
                 {
                     lock (queue)
                     {
-                        left = [.. queue.Waiting];
-                        queue.Waiting.Clear();
+                        left = queue.Take(int.MaxValue);
                         Fence(queue.CustomerId, left);
                         Retire(queue);
                     }
@@ -266,13 +264,7 @@ public sealed partial class CustomerDispatcher(
         lock (queue)
         {
             Fence(queue.CustomerId, failed);
-            if (queue.Waiting.Count == 0)
-            {
-                return [];
-            }
-
-            Pending[] behind = [.. queue.Waiting];
-            queue.Waiting.Clear();
+            var behind = queue.Take(int.MaxValue);
             Fence(queue.CustomerId, behind);
             return behind;
         }
@@ -403,13 +395,13 @@ public sealed partial class CustomerDispatcher(
             return null;
         }
 
-        var parent = batch[0].Trace;
+        var parent = batch[0].Trace?.Context ?? default;
         List<ActivityLink>? links = null;
         foreach (var pending in batch.AsSpan(1))
         {
-            if (pending.Trace != default && pending.Trace.TraceId != parent.TraceId && links?.Exists(l => l.Context.TraceId == pending.Trace.TraceId) != true)
+            if (pending.Trace?.Context is { } trace && trace.TraceId != parent.TraceId && links?.Exists(l => l.Context.TraceId == trace.TraceId) != true)
             {
-                (links ??= []).Add(new ActivityLink(pending.Trace));
+                (links ??= []).Add(new ActivityLink(trace));
             }
         }
 
@@ -419,7 +411,7 @@ public sealed partial class CustomerDispatcher(
     }
 
     /// <summary>An event waiting for its customer's grain call, with its caller's span (tracing on).</summary>
-    private readonly record struct Pending(CustomerEvent Event, IOutcomeSink Sink, long SubmittedAt, ActivityContext Trace);
+    private readonly record struct Pending(CustomerEvent Event, IOutcomeSink Sink, long SubmittedAt, Activity? Trace);
 
     /// <summary>The customers of one order scope with a failed event, and the first such event of each.</summary>
     private sealed class FailedCustomers
@@ -455,14 +447,62 @@ public sealed partial class CustomerDispatcher(
         }
     }
 
+    /// <summary>
+    /// A customer's waiting events, in order; the caller holds its lock. Most customers have one event waiting at a
+    /// time, so the first is held in place and a list is made only for a second.
+    /// </summary>
     private sealed class CustomerQueue(string customerId)
     {
+        private Pending _first;
+        private List<Pending>? _rest;
+
         public string CustomerId { get; } = customerId;
 
-        public List<Pending> Waiting { get; } = [];
+        public int Count { get; private set; }
 
         public bool Draining { get; set; }
 
         public bool Retired { get; set; }
+
+        public void Add(in Pending pending)
+        {
+            if (Count == 0)
+            {
+                _first = pending;
+            }
+            else
+            {
+                (_rest ??= []).Add(pending);
+            }
+
+            Count++;
+        }
+
+        /// <summary>Takes up to <paramref name="max"/> of the oldest waiting events, in order.</summary>
+        public Pending[] Take(int max)
+        {
+            var count = Math.Min(Count, max);
+            if (count == 0)
+            {
+                return [];
+            }
+
+            var taken = new Pending[count];
+            taken[0] = _first;
+            _rest?.CopyTo(0, taken, 1, count - 1);
+            if (Count > count)
+            {
+                _first = _rest![count - 1];
+                _rest.RemoveRange(0, count);
+            }
+            else
+            {
+                _first = default;
+                _rest?.Clear();
+            }
+
+            Count -= count;
+            return taken;
+        }
     }
 }

@@ -26,9 +26,9 @@ public static class ContractMapper
             result.Score = ToScore(score);
         }
 
-        if (outcome.Change is { } change)
+        if (outcome.Entry is { } entry)
         {
-            result.Change = ToChange(change);
+            result.Change = ToChange(entry);
         }
 
         if (outcome.Action is { } action)
@@ -80,23 +80,32 @@ public static class ContractMapper
         return score;
     }
 
-    public static V1.ScoreChange ToChange(ScoreChangeRecord c) => new()
+    public static V1.ScoreChange ToChange(ScoreChangeRecord c) => ToChange(
+        c.EventId, c.Kind, c.Channel, c.OccurredAt, c.AppliedAt, c.Unscored,
+        new ScoreExplanation(c.Experience, c.ExpectationBefore, c.Disconfirmation, c.EventSatisfaction, c.ScoreBefore, c.Decay, c.ScoreAfter, c.ExpectationAfter));
+
+    /// <summary>An event's result: its change straight from the log entry the commit wrote.</summary>
+    public static V1.ScoreChange ToChange(EventLogEntry e) => ToChange(
+        e.EventId, e.Body.Event.Kind, e.Body.Channel, e.Body.Event.OccurredAt, e.AppliedAt, e.Body.Explanation.Unscored, e.Body.Explanation);
+
+    private static V1.ScoreChange ToChange(
+        string eventId, EventKind kind, Channel channel, DateTime occurredAt, DateTime appliedAt, bool unscored, in ScoreExplanation x) => new()
     {
-        EventId = c.EventId,
-        Kind = (V1.EventKind)c.Kind,
-        Channel = (V1.Channel)c.Channel,
-        OccurredAt = Timestamp.FromDateTime(c.OccurredAt),
-        Experience = c.Experience,
-        ExpectationBefore = c.ExpectationBefore,
-        Disconfirmation = c.Disconfirmation,
-        Delta = c.Delta,
-        ScoreAfter = c.ScoreAfter,
-        ExpectationAfter = c.ExpectationAfter,
-        ScoreBefore = c.ScoreBefore,
-        Decay = c.Decay,
-        EventSatisfaction = c.EventSatisfaction,
-        AppliedAt = Timestamp.FromDateTime(c.AppliedAt),
-        Unscored = c.Unscored,
+        EventId = eventId,
+        Kind = (V1.EventKind)kind,
+        Channel = (V1.Channel)channel,
+        OccurredAt = Timestamp.FromDateTime(occurredAt),
+        Experience = x.Experience,
+        ExpectationBefore = x.ExpectationBefore,
+        Disconfirmation = x.Disconfirmation,
+        Delta = x.ScoreAfter - x.ScoreBefore,
+        ScoreAfter = x.ScoreAfter,
+        ExpectationAfter = x.ExpectationAfter,
+        ScoreBefore = x.ScoreBefore,
+        Decay = x.Decay,
+        EventSatisfaction = x.EventSatisfaction,
+        AppliedAt = Timestamp.FromDateTime(appliedAt),
+        Unscored = unscored,
     };
 
     /// <summary>A change with the event as it arrived (<c>include_events</c>): the form <c>import</c> and <c>calibrate --events</c> read.</summary>
