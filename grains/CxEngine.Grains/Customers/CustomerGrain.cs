@@ -79,7 +79,8 @@ public sealed partial class CustomerGrain(
 
             try
             {
-                var result = await CommitAsync(pending.Logged, pending.Actions, pending.SnapshotDue);
+                // The commit is awaited here, not through CommitAsync: one async frame less on the path of every batch.
+                var result = Committed(await StartCommit(pending.Logged, pending.Actions, pending.SnapshotDue), pending.SnapshotDue);
                 return new EventOutcomes(Acknowledge(pending, result));
             }
             catch (DuplicateEventsException duplicates) when (round < MaxDuplicateRounds)
@@ -372,11 +373,31 @@ public sealed partial class CustomerGrain(
     }
 
     /// <summary>Writes the batch's log entries, the row (and snapshot when due) and the action entries in one commit.</summary>
-    private async Task<CommitResult> CommitAsync(IReadOnlyList<EventLogEntry> logged, IReadOnlyList<RecoveryActionRecord> actions, bool writeSnapshot)
+    private async Task<CommitResult> CommitAsync(IReadOnlyList<EventLogEntry> logged, IReadOnlyList<RecoveryActionRecord> actions, bool writeSnapshot) =>
+        Committed(await StartCommit(logged, actions, writeSnapshot), writeSnapshot);
+
+    /// <summary>Hands storage the commit; the caller awaits it and passes the result to <see cref="Committed"/>.</summary>
+    private Task<CommitResult> StartCommit(IReadOnlyList<EventLogEntry> logged, IReadOnlyList<RecoveryActionRecord> actions, bool writeSnapshot)
     {
+        if (_state.OpenPromises.IsDefaultOrEmpty)
+        {
+            return Write(null);
+        }
+
         // The earliest open-promise deadline goes into the customer's row: the index the promise sweep reads.
-        var promiseDue = _state.OpenPromises.IsDefaultOrEmpty ? null : CustomerModel.NextDeadlineTicks(_state, (await tiers.GetAsync(Tenant, null)).FindOrDefault(_state.Tier));
-        var result = await journal.CommitAsync(new CustomerCommit(CustomerId, _version, _state, logged, actions, writeSnapshot, promiseDue), Now);
+        var catalog = tiers.GetAsync(Tenant, null);
+        return catalog.IsCompletedSuccessfully ? Write(catalog.Result) : WriteAfterLoadAsync(catalog);
+
+        Task<CommitResult> Write(TierCatalog? current) => journal.CommitAsync(new CustomerCommit(
+            CustomerId, _version, _state, logged, actions, writeSnapshot,
+            current is null ? null : CustomerModel.NextDeadlineTicks(_state, current.FindOrDefault(_state.Tier))), Now);
+
+        async Task<CommitResult> WriteAfterLoadAsync(ValueTask<TierCatalog> loading) => await Write(await loading);
+    }
+
+    /// <summary>What a commit changed in this activation: the row version it wrote, and the position its snapshot includes.</summary>
+    private CommitResult Committed(CommitResult result, bool writeSnapshot)
+    {
         _version = result.Version;
         if (writeSnapshot || result.Version == 1)
         {
