@@ -247,9 +247,10 @@ public sealed partial class CustomerGrain(
 
     /// <summary>
     /// Applies a batch to the in-memory state through the pure model, collecting what it causes (log entries, action
-    /// changes with their reasons); nothing is stored or answered yet.
+    /// changes with their reasons); nothing is stored or answered yet. A ValueTask: it completes at once unless a tier
+    /// catalog or the log's tail (an action's reasons) must be read, so most batches allocate no task for it.
     /// </summary>
-    private async Task<PendingBatch> ApplyInMemoryAsync(IReadOnlyList<CustomerEvent> events)
+    private async ValueTask<PendingBatch> ApplyInMemoryAsync(IReadOnlyList<CustomerEvent> events)
     {
         var catalog = await tiers.GetAsync(Tenant, null);
         var outcomes = new EventOutcome[events.Count];

@@ -135,4 +135,20 @@ public sealed class HostTests
             Assert.Equal(tier, options.Tiers[tier.Name] with { Name = tier.Name });
         }
     }
+
+    /// <summary>
+    /// The shipped file states the per-customer limits the code documents, so what a user runs is what the README
+    /// measured: it once kept 512 recent event ids per customer after the default became 64, and a soak's memory grew
+    /// with every customer's ring.
+    /// </summary>
+    [Fact]
+    public void SiloConfiguration_CarriesTheDefaultCustomerLimits()
+    {
+        var configuration = new ConfigurationBuilder().AddJsonFile("silo.appsettings.json").Build();
+        var shipped = configuration.GetSection(EngineOptions.SectionName).Get<EngineOptions>()!.Customers;
+
+        Assert.Equal(
+            System.Text.Json.JsonSerializer.Serialize(new CustomerLimits()),
+            System.Text.Json.JsonSerializer.Serialize(shipped));
+    }
 }
