@@ -102,8 +102,8 @@ stop_server() {
 
 # The row's database goes, and the kernel writes back what it still holds before the next row starts. Without this,
 # a SQLite row that followed another SQLite row ran about 30 % slower than the same build in first place (the same two
-# builds, 2M events each, swapped places and swapped results): the next row's fsyncs queued behind the previous
-# row's gigabytes of dirty pages.
+# builds, 2M events each, swapped places and swapped results), most likely because its fsyncs queued behind the
+# write-back of the previous row's gigabytes.
 settle_disk() {
   rm -rf "$work"/data-* "$work"/plain-data-*
   sync

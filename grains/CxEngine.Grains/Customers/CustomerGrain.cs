@@ -69,9 +69,13 @@ public sealed partial class CustomerGrain(
     {
         ThrowIfStale();
         _ingesting = true;
+
+        // Ids storage found in the log during this call: duplicates for the rest of it, however many there are (the
+        // recent-ids ring holds only the latest few, and a resent batch can carry more than it holds).
+        HashSet<long>? foundInLog = null;
         for (var round = 1; ; round++)
         {
-            var pending = await ApplyInMemoryAsync(events);
+            var pending = await ApplyInMemoryAsync(events, foundInLog);
             if (pending.Logged.Count == 0)
             {
                 return new EventOutcomes(pending.Outcomes);
@@ -87,9 +91,12 @@ public sealed partial class CustomerGrain(
             {
                 // Ids older than what this activation remembers, found in the log: apply the batch again without them.
                 await ReloadAsync();
+                foundInLog ??= [];
                 foreach (var id in duplicates.EventIds)
                 {
-                    _recent.Add(RecentEventIds.Hash(id));
+                    var hash = RecentEventIds.Hash(id);
+                    foundInLog.Add(hash);
+                    _recent.Add(hash);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -250,7 +257,7 @@ public sealed partial class CustomerGrain(
     /// changes with their reasons); nothing is stored or answered yet. A ValueTask: it completes at once unless a tier
     /// catalog or the log's tail (an action's reasons) must be read, so most batches allocate no task for it.
     /// </summary>
-    private async ValueTask<PendingBatch> ApplyInMemoryAsync(IReadOnlyList<CustomerEvent> events)
+    private async ValueTask<PendingBatch> ApplyInMemoryAsync(IReadOnlyList<CustomerEvent> events, HashSet<long>? foundInLog)
     {
         var catalog = await tiers.GetAsync(Tenant, null);
         var outcomes = new EventOutcome[events.Count];
@@ -263,7 +270,7 @@ public sealed partial class CustomerGrain(
         {
             var evt = events[i];
             var idHash = RecentEventIds.Hash(evt.EventId);
-            if (_recent.Contains(idHash))
+            if (_recent.Contains(idHash) || foundInLog?.Contains(idHash) == true)
             {
                 outcomes[i] = new EventOutcome(evt.EventId, EventStatus.Duplicate, _state.Exists ? Snapshot(catalog) : null);
                 continue;

@@ -174,6 +174,28 @@ public sealed class CustomerGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task ResentBatch_WithMoreForgottenIdsThanMemoryHolds_IsAllDuplicate()
+    {
+        var grain = Customer(Ids.Customer());
+        var events = Enumerable.Range(0, 500).Select(i => Event(40 + (i % 50), "standard", T0.AddMinutes(i))).ToArray();
+        for (var i = 0; i < events.Length; i += 250)
+        {
+            Assert.All(await grain.ApplyAsync(events[i..(i + 250)]), o => Assert.Equal(EventStatus.Applied, o.Status));
+        }
+
+        var before = await grain.GetScoreAsync();
+
+        // 200 ids the log holds and memory (64) does not: more than the memory can take in while the grain learns them
+        // from the log, so the batch must not need them all in memory at once to be answered.
+        var resent = events[..200].Append(Event(50, when: T0.AddMinutes(600))).ToArray();
+        var outcomes = await grain.ApplyAsync(resent);
+
+        Assert.All(outcomes.Take(200), o => Assert.Equal(EventStatus.Duplicate, o.Status));
+        Assert.Equal(EventStatus.Applied, outcomes[^1].Status);
+        Assert.Equal(before!.EventsApplied + 1, (await grain.GetScoreAsync())!.EventsApplied);
+    }
+
+    [Fact]
     public async Task Premium_SingleBadContact_RaisesHighAction()
     {
         var id = Ids.Customer("premium");
