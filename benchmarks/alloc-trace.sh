@@ -20,7 +20,8 @@ customers=${1:-100000}; events=${2:-600000}; seconds=${3:-20}; rate=${4:-0}
 shift $(( $# < 4 ? $# : 4 ))
 port=${TRACE_PORT:-50073}; metrics_port=${TRACE_METRICS_PORT:-19473}
 work=$(mktemp -d /tmp/cxengine-alloc.XXXXXX)
-trap 'kill "${engine:-0}" "${load:-0}" 2>/dev/null || true; wait 2>/dev/null || true; [[ -n "${TRACE_KEEP:-}" ]] && cp "$work/gc.nettrace" "$TRACE_KEEP" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'for p in ${engine:-} ${load:-}; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
+  if [[ -n "${TRACE_KEEP:-}" ]]; then cp "$work/gc.nettrace" "$TRACE_KEEP" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 
 dotnet tool restore >/dev/null
 build_release silo/CxEngine.Silo/CxEngine.Silo.csproj benchmarks/CxEngine.LoadTest/CxEngine.LoadTest.csproj \
@@ -50,12 +51,14 @@ until read -r applied _ < <(counters) && (( applied >= events / 3 )); do
   sleep 1
 done
 read -r e0 a0 < <(counters)
-dotnet tool run dotnet-trace collect -p "$engine" --profile gc-verbose --duration "00:00:00:$(printf '%02d' "$seconds")" \
+dotnet tool run dotnet-trace collect -p "$engine" --profile gc-verbose \
+  --duration "$(printf '00:%02d:%02d:%02d' $((seconds / 3600)) $((seconds / 60 % 60)) $((seconds % 60)))" \
   -o "$work/gc.nettrace" >"$work/trace.txt" 2>&1
 read -r e1 a1 < <(counters)
 kill "$load" 2>/dev/null || true
 
 taken=$((e1 - e0))
+(( taken > 0 )) || { cat "$work/trace.txt" "$work/load.txt" >&2; echo "error: no events were applied while tracing" >&2; exit 1; }
 echo "engine args: ${*:-(default)}; $customers customers; traced ${seconds} s at $( ((rate > 0)) && echo "$rate events/s" || echo "full load")"
 awk -v e="$taken" -v a="$((a1 - a0))" -v s="$seconds" 'BEGIN {
   printf "events applied while traced: %d (%.0f ev/s); allocated %.0f MB = %.0f bytes per event (runtime counter)\n", e, e / s, a / 1048576, a / e }'

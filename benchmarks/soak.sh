@@ -17,7 +17,7 @@ rate=${1:-6000}; minutes=${2:-15}; customers=${3:-100000}
 events=$((rate * minutes * 60))
 port=${SOAK_PORT:-50071}; metrics_port=${SOAK_METRICS_PORT:-19471}
 work=$(mktemp -d /tmp/cxengine-soak.XXXXXX)
-trap 'kill "${engine:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'if [[ -n "${engine:-}" ]]; then kill "$engine" 2>/dev/null || true; fi; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 build_release silo/CxEngine.Silo/CxEngine.Silo.csproj benchmarks/CxEngine.LoadTest/CxEngine.LoadTest.csproj
 
