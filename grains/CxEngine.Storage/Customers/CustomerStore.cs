@@ -131,7 +131,7 @@ public sealed partial class CustomerStore(
         // costs the writer about a microsecond an event and spares an array per row.
         byte[][]? events = null;
         byte[]? snapshot = null;
-        if (_loader is not null)
+        if (database.Provider == StorageProvider.PostgreSql)
         {
             events = new byte[commit.Events.Count][];
             for (var i = 0; i < events.Length; i++)
@@ -227,7 +227,7 @@ public sealed partial class CustomerStore(
         }
 
         var stored = Sequenced(commit.Actions, commit.Actions.Count > 0 ? sql.NewestActionSequence() + 1 : 0);
-        var snapshot = commit.WriteSnapshot ? SerializeToBuffer(WithStoredActions(commit.State, stored)) : [];
+        var snapshot = SnapshotOf(commit, stored) is { } state ? SerializeToBuffer(state) : [];
         if (!sql.UpsertCustomer(commit, snapshot, now))
         {
             Undo(sql, commit, inserted);
@@ -258,7 +258,7 @@ public sealed partial class CustomerStore(
                 payloads[k] = Serialize(stored[k]);
             }
 
-            commits[i] = new PostgresCommit(commit, events!, snapshot ?? SnapshotFor(commit, stored), stored, payloads, now);
+            commits[i] = new PostgresCommit(commit, events!, snapshot ?? (SnapshotOf(commit, stored) is { } state ? Serialize(state) : null), stored, payloads, now);
         }
 
         var outcomes = new (bool Written, string[] Logged)[writes.Length];
@@ -289,9 +289,9 @@ public sealed partial class CustomerStore(
         return stored;
     }
 
-    /// <summary>The snapshot when this commit writes one (one holding an action changed here carries the action's sequence).</summary>
-    private byte[]? SnapshotFor(CustomerCommit commit, RecoveryActionRecord[] stored) =>
-        commit.WriteSnapshot ? Serialize(WithStoredActions(commit.State, stored)) : null;
+    /// <summary>The state this commit stores as the snapshot, when it writes one: its open action as the log keeps it, with its sequence.</summary>
+    private static CustomerState? SnapshotOf(CustomerCommit commit, RecoveryActionRecord[] stored) =>
+        commit.WriteSnapshot ? WithStoredActions(commit.State, stored) : null;
 
     /// <summary>Takes back the log rows this batch wrote: only rows with this batch's own position and id, never another writer's.</summary>
     private static void Undo(SqliteCommitStatements sql, CustomerCommit commit, int inserted)

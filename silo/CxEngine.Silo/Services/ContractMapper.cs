@@ -181,8 +181,6 @@ public static class ContractMapper
             Tier = tier,
             Signals = signals,
         };
-
-        static Timestamp Time(long ticks) => Timestamp.FromDateTime(new DateTime(ticks, DateTimeKind.Utc));
     }
 
     // An open action rides along on every result of its customer's events until it changes. Its record is immutable
@@ -242,25 +240,26 @@ public static class ContractMapper
         return action;
     }
 
+    private static Timestamp Time(long ticks) => Timestamp.FromDateTime(new DateTime(ticks, DateTimeKind.Utc));
+
     public static V1.OpenPromise ToOpenPromise(OpenPromiseDue due)
     {
-        static Timestamp At(long ticks) => Timestamp.FromDateTime(new DateTime(ticks, DateTimeKind.Utc));
         var p = due.Promise;
         var promise = new V1.OpenPromise
         {
             PromiseId = p.PromiseId,
-            PromisedAt = At(p.PromisedAtTicks),
-            MissedAt = At(due.MissedAtTicks),
+            PromisedAt = Time(p.PromisedAtTicks),
+            MissedAt = Time(due.MissedAtTicks),
             Overdue = p.OverdueApplied,
         };
         if (p.MadeAtTicks != 0)
         {
-            promise.MadeAt = At(p.MadeAtTicks);
+            promise.MadeAt = Time(p.MadeAtTicks);
         }
 
         if (due.OverdueAtTicks is { } overdue)
         {
-            promise.OverdueAt = At(overdue);
+            promise.OverdueAt = Time(overdue);
         }
 
         return promise;

@@ -14,6 +14,18 @@ public sealed class CustomerGrainTests(ClusterFixture fixture)
     private static CustomerEvent Event(double x, string? tier = null, DateTime? when = null, string? id = null) =>
         new(id ?? Ids.Event(), Channel.Phone, WithExperience(x, when), tier);
 
+    /// <summary>Applies <paramref name="count"/> events a minute apart, in batches of 250, each of them applied; returns them.</summary>
+    private static async Task<CustomerEvent[]> ApplyManyAsync(ICustomerGrain grain, int count)
+    {
+        var events = Enumerable.Range(0, count).Select(i => Event(40 + (i % 50), "standard", T0.AddMinutes(i))).ToArray();
+        for (var i = 0; i < events.Length; i += 250)
+        {
+            Assert.All(await grain.ApplyAsync(events[i..Math.Min(i + 250, count)]), o => Assert.Equal(EventStatus.Applied, o.Status));
+        }
+
+        return events;
+    }
+
     private static CustomerEvent Awful(string? tier = null) =>
         new(Ids.Event(), Channel.Phone, At(T0, new Signals { Resolved = false, ConductIssueCount = 3, Effort = 1 }), tier);
 
@@ -151,11 +163,7 @@ public sealed class CustomerGrainTests(ClusterFixture fixture)
     public async Task RetriesOlderThanMemory_AreDuplicate_ByTheLog_AlsoAfterDeactivation()
     {
         var grain = Customer(Ids.Customer());
-        var events = Enumerable.Range(0, 3000).Select(i => Event(40 + (i % 50), "standard", T0.AddMinutes(i))).ToArray();
-        for (var i = 0; i < events.Length; i += 250)
-        {
-            Assert.All(await grain.ApplyAsync(events[i..(i + 250)]), o => Assert.Equal(EventStatus.Applied, o.Status));
-        }
+        var events = await ApplyManyAsync(grain, 3000);
 
         var before = await grain.GetScoreAsync();
         Assert.Equal(3000, before!.EventsApplied);
@@ -177,11 +185,7 @@ public sealed class CustomerGrainTests(ClusterFixture fixture)
     public async Task ResentBatch_WithMoreForgottenIdsThanMemoryHolds_IsAllDuplicate()
     {
         var grain = Customer(Ids.Customer());
-        var events = Enumerable.Range(0, 500).Select(i => Event(40 + (i % 50), "standard", T0.AddMinutes(i))).ToArray();
-        for (var i = 0; i < events.Length; i += 250)
-        {
-            Assert.All(await grain.ApplyAsync(events[i..(i + 250)]), o => Assert.Equal(EventStatus.Applied, o.Status));
-        }
+        var events = await ApplyManyAsync(grain, 500);
 
         var before = await grain.GetScoreAsync();
 
